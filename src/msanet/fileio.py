@@ -1,0 +1,78 @@
+"""Atomic file writing: write to a temporary file beside the target, then rename.
+
+A crash, SIGKILL or full disk never leaves a partial file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from msanet.errors import OutputError
+
+TMP_PREFIX = ".msanet-tmp-"
+
+
+def _output_error(path: Path, exc: OSError) -> OutputError:
+    if exc.errno == errno.ENOSPC:
+        return OutputError(f"{path}: disk full while writing")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return OutputError(f"{path}: output location is not writable")
+    return OutputError(f"{path}: cannot write ({exc.strerror or exc})")
+
+
+def ensure_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` (and parents) as a directory; OutputError if impossible."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _output_error(path, exc) from None
+    if not os.access(path, os.W_OK):
+        raise OutputError(f"{path}: output folder is not writable")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+
+    The temporary file keeps the target's suffixes (``.nii.gz``, ``.png``...) so writers that
+    look at the extension behave. On any exception the temporary file is removed.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path}: already exists (use --overwrite to replace it)")
+    ensure_dir(path.parent)
+    suffix = "".join(path.suffixes) or ".tmp"
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=suffix, dir=path.parent)
+    except OSError as exc:
+        raise _output_error(path, exc) from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise _output_error(path, exc) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = True) -> Path:
+    """Atomically write ``data`` to ``path``."""
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def write_text(path: str | os.PathLike, text: str, overwrite: bool = True) -> Path:
+    """Atomically write ``text`` (UTF-8) to ``path``."""
+    return write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
