@@ -1,0 +1,131 @@
+"""Training samples: (image, disc points) pairs from BIDS files, cached by file content.
+
+``load_sample`` runs the NIfTI part of the data path once (io -> preprocess) and stores the result
+in ``cache_dir`` under a key made of both files' SHA-256 and the preprocessing config, so a second
+epoch (or a second run) does no NIfTI work. ``DiscDataset`` adds augmentation and heatmap targets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from msanet import discs
+from msanet.augment import AugmentConfig, augment
+from msanet.bids import Subject
+from msanet.fileio import atomic_path
+from msanet.heatmaps import make_heatmaps
+from msanet.io import load_image, read_disc_labels
+from msanet.preprocess import PreprocessConfig, file_digest, labels_to_pixels, preprocess_volume
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One preprocessed image: ``image`` float32 [H, W] and {SCT value: (row, col)} disc points."""
+
+    key: str
+    subject_id: str
+    contrast: str
+    image: np.ndarray
+    points: dict[int, np.ndarray]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One (subject, contrast) image/label pair."""
+
+    subject_id: str
+    contrast: str
+    image_path: Path
+    label_path: Path
+
+
+def items_from_subjects(subjects: Sequence[Subject], ids: Sequence[str] | None = None, contrasts: Sequence[str] = ("T1w", "T2w")) -> list[Item]:
+    """Labelled (subject, contrast) pairs of the given subject ids (all when None), sorted."""
+    keep = None if ids is None else set(ids)
+    items = []
+    for s in subjects:
+        if keep is not None and s.subject_id not in keep:
+            continue
+        for contrast in contrasts:
+            if contrast in s.images and contrast in s.labels:
+                items.append(Item(s.subject_id, contrast, s.images[contrast], s.labels[contrast]))
+    return items
+
+
+def load_sample(item: Item, cfg: PreprocessConfig, cache_dir: str | Path | None = None) -> Sample:
+    """Preprocess one image + its labels, reading ``cache_dir`` first (keyed by content + config)."""
+    key = file_digest(item.image_path, extra={"labels": file_digest(item.label_path), "cfg": cfg.to_dict()})
+    cache_file = Path(cache_dir) / f"{key}.npz" if cache_dir is not None else None
+    if cache_file is not None and cache_file.exists():
+        try:
+            with np.load(cache_file) as z:
+                points = {int(v): p for v, p in zip(z["values"], z["points"])}
+                return Sample(key, item.subject_id, item.contrast, z["image"], points)
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable cache entry: recompute and overwrite it
+    volume = load_image(item.image_path)
+    sag = preprocess_volume(volume, cfg)
+    points = labels_to_pixels(sag, read_disc_labels(item.label_path, volume))
+    if cache_file is not None:
+        values = np.array(sorted(points), dtype=np.int64)
+        stacked = np.array([points[v] for v in values], dtype=np.float64).reshape(-1, 2)
+        with atomic_path(cache_file) as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, image=sag.image, values=values, points=stacked)
+    return Sample(key, item.subject_id, item.contrast, sag.image, points)
+
+
+class DiscDataset(Dataset):
+    """Torch dataset of (image [1, H, W], heatmaps [V, H/s, W/s]) pairs.
+
+    Samples are preprocessed once (and cached); augmentation, when given, uses a generator seeded
+    from ``(seed, epoch, index)`` so a run is reproducible and resumable at any epoch.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[Item],
+        cfg: PreprocessConfig,
+        num_discs: int = discs.DEFAULT_NUM_CHANNELS,
+        stride: int = 4,
+        sigma_mm: float = 5.0,
+        augment_cfg: AugmentConfig | None = None,
+        seed: int = 0,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        self.items = list(items)
+        self.cfg = cfg
+        self.values = discs.channel_values(num_discs)
+        self.stride = stride
+        self.sigma_mm = sigma_mm
+        self.augment_cfg = augment_cfg
+        self.seed = seed
+        self.epoch = 0
+        self.cache_dir = cache_dir
+        self._samples: dict[int, Sample] = {}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def sample(self, index: int) -> Sample:
+        if index not in self._samples:
+            self._samples[index] = load_sample(self.items[index], self.cfg, self.cache_dir)
+        return self._samples[index]
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        s = self.sample(index)
+        image, points = s.image, s.points
+        if self.augment_cfg is not None:
+            rng = np.random.default_rng([self.seed, self.epoch, index])
+            image, points = augment(image, points, rng, self.augment_cfg)
+        target = make_heatmaps(points, self.values, image.shape, self.stride, self.sigma_mm, self.cfg.pixel_mm)
+        return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None], torch.from_numpy(target)  # [1,H,W], [V,h,w]

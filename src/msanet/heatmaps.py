@@ -1,0 +1,59 @@
+"""Per-disc Gaussian target heatmaps on the network's output grid, and the grid convention.
+
+The network outputs heatmaps at ``stride`` (default 4) times coarser resolution than its input.
+Output pixel ``(i, j)`` covers input pixels ``s*i .. s*i + s - 1``; its centre is at input-pixel
+coordinate ``(s*i + (s-1)/2, s*j + (s-1)/2)``. Every module converts with the two functions below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+
+def input_to_output_px(rc: np.ndarray, stride: int) -> np.ndarray:
+    """Input-pixel coordinates ``[..., 2]`` -> output-grid coordinates ``[..., 2]``."""
+    return (np.asarray(rc, dtype=float) - (stride - 1) / 2) / stride
+
+
+def output_to_input_px(rc: np.ndarray, stride: int) -> np.ndarray:
+    """Output-grid coordinates ``[..., 2]`` -> input-pixel coordinates ``[..., 2]``."""
+    return np.asarray(rc, dtype=float) * stride + (stride - 1) / 2
+
+
+def make_heatmaps(
+    points_px: Mapping[int, np.ndarray],
+    values: Sequence[int],
+    image_shape: tuple[int, int],
+    stride: int,
+    sigma_mm: float,
+    pixel_mm: float,
+) -> np.ndarray:
+    """Target heatmaps ``[V, H/stride, W/stride]`` float32: channel v is a Gaussian of peak 1 at disc ``values[v]``.
+
+    Args:
+        points_px: {SCT value: (row, col) in input pixels}; values not in ``values`` are ignored,
+            channels of absent discs are all zero.
+        values: SCT value of each channel, in channel order.
+        image_shape: input image ``(H, W)``; both divisible by ``stride``.
+        stride: output stride of the network.
+        sigma_mm: Gaussian standard deviation in mm.
+        pixel_mm: input pixel size in mm.
+    """
+    height, width = image_shape
+    if height % stride or width % stride:
+        raise ValueError(f"image_shape={image_shape} must be divisible by stride={stride}")
+    if sigma_mm <= 0:
+        raise ValueError(f"sigma_mm={sigma_mm} must be > 0")
+    h, w = height // stride, width // stride
+    sigma_px = sigma_mm / (pixel_mm * stride)  # in output pixels
+    rows = np.arange(h, dtype=np.float64)[:, None]
+    cols = np.arange(w, dtype=np.float64)[None, :]
+    out = np.zeros((len(values), h, w), dtype=np.float32)  # [V, h, w]
+    for channel, value in enumerate(values):
+        if value not in points_px:
+            continue
+        r, c = input_to_output_px(points_px[value], stride)
+        out[channel] = np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * sigma_px**2))
+    return out

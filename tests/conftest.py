@@ -1,0 +1,76 @@
+"""Shared fixtures: tiny NIfTI volumes and Spine-Generic-style BIDS folders built on the fly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
+
+REAL_T1W = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "sct_testing_data" / "t1" / "t1w.nii.gz"
+
+
+def canonical_phantom(shape=(9, 40, 30), seed=0, disc_rows=(8, 16, 24, 32), disc_col=20):
+    """A left-right symmetric phantom in canonical (R, I, P) axes and its disc points.
+
+    Returns (data [X, Y, Z] float32, {SCT value: canonical voxel (x, y, z)}) with the discs at the
+    centre slice; value 3 = first disc row, 4 = next ...
+    """
+    rng = np.random.default_rng(seed)
+    x, y, z = shape
+    data = np.zeros(shape, np.float32)
+    xs = np.abs(np.arange(x) - (x - 1) / 2)[:, None, None]
+    data += (100 * np.exp(-xs**2 / 8))  # symmetric about the centre slice
+    data += 20 * rng.random((1, y, z)).astype(np.float32)
+    for r in disc_rows:
+        data[:, r - 1 : r + 2, disc_col - 6 : disc_col] += 80
+    labels = {3 + i: np.array([(x - 1) // 2, r, disc_col], float) for i, r in enumerate(disc_rows)}
+    return data, labels
+
+
+def save_canonical(data, affine_canonical, path, axcodes, dtype=np.int16):
+    """Save canonical-orientation data reoriented to ``axcodes`` (nibabel 'points to' codes)."""
+    img = nib.Nifti1Image(data.astype(dtype), affine_canonical)
+    img = img.as_reoriented(ornt_transform(io_orientation(affine_canonical), axcodes2ornt(tuple(axcodes))))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    nib.save(img, str(path))
+    return img
+
+
+def canonical_affine(spacing=(1.0, 1.0, 1.0), origin=(0.0, 0.0, 0.0)):
+    """Affine of the canonical (R, I, P) axes: x -> +R (world x), y -> -S (world -z), z -> -A (world -y)."""
+    aff = np.zeros((4, 4))
+    aff[0, 0], aff[2, 1], aff[1, 2], aff[3, 3] = spacing[0], -spacing[1], -spacing[2], 1.0
+    aff[:3, 3] = origin
+    return aff
+
+
+def label_array(shape, labels):
+    out = np.zeros(shape, np.float32)
+    for value, ijk in labels.items():
+        out[tuple(np.rint(ijk).astype(int))] = value
+    return out
+
+
+def make_bids(root: Path, subjects=("sub-aaa01", "sub-aaa02", "sub-bbb01"), naming="current", sites=True, contrasts=("T1w", "T2w")):
+    """A tiny Spine-Generic-style data set; returns root."""
+    suffix = {"current": "_label-discs_dlabel", "old": "_labels-disc-manual"}[naming]
+    for i, sid in enumerate(subjects):
+        for contrast in contrasts:
+            data, labels = canonical_phantom(seed=i)
+            aff = canonical_affine()
+            save_canonical(data, aff, root / sid / "anat" / f"{sid}_{contrast}.nii.gz", "RPI")
+            save_canonical(label_array(data.shape, labels), aff,
+                           root / "derivatives" / "labels" / sid / "anat" / f"{sid}_{contrast}{suffix}.nii.gz", "RPI", dtype=np.float32)
+    if sites:
+        lines = ["participant_id\tsex\tage\tinstitution_id"]
+        lines += [f"{sid}\tF\t30\t{sid[4:7]}" for sid in subjects]
+        (root / "participants.tsv").write_text("\n".join(lines) + "\n")
+    return root
+
+
+@pytest.fixture
+def tiny_bids(tmp_path):
+    return make_bids(tmp_path / "bids")

@@ -1,0 +1,32 @@
+import numpy as np
+import pytest
+
+from msanet.heatmaps import input_to_output_px, make_heatmaps, output_to_input_px
+
+
+@pytest.mark.parametrize("stride", [1, 2, 4])
+def test_grid_maps_are_inverse(stride):
+    rc = np.array([[0.0, 0.0], [13.7, 2.2], [63.0, 47.5]])
+    assert np.allclose(output_to_input_px(input_to_output_px(rc, stride), stride), rc)
+
+
+def test_output_pixel_centre_by_hand():
+    # stride 4: output pixel 0 covers input pixels 0..3, centre 1.5; output pixel 2 -> 9.5
+    assert np.allclose(output_to_input_px(np.array([0.0, 2.0]), 4), [1.5, 9.5])
+
+
+def test_heatmap_peak_and_width_by_hand():
+    # point at input (9.5, 5.5) -> output (2, 1); sigma 8 mm at 1 mm/px, stride 4 -> 2 output px
+    hm = make_heatmaps({3: np.array([9.5, 5.5])}, values=(2, 3), image_shape=(16, 12), stride=4, sigma_mm=8.0, pixel_mm=1.0)
+    assert hm.shape == (2, 4, 3) and hm.dtype == np.float32
+    assert hm[0].max() == 0  # disc 2 absent -> empty channel
+    assert hm[1, 2, 1] == pytest.approx(1.0)
+    assert hm[1, 3, 1] == pytest.approx(np.exp(-1 / (2 * 2**2)))  # one output px away
+    assert hm[1, 0, 0] == pytest.approx(np.exp(-(4 + 1) / 8))
+
+
+def test_bad_shapes_raise():
+    with pytest.raises(ValueError, match="divisible"):
+        make_heatmaps({}, (2,), (15, 12), 4, 5.0, 1.0)
+    with pytest.raises(ValueError, match="sigma_mm"):
+        make_heatmaps({}, (2,), (16, 12), 4, 0.0, 1.0)
