@@ -67,6 +67,89 @@ def cmd_split(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from msanet.train import TrainConfig, train
+
+    base = TrainConfig.load(args.config).to_dict() if args.config else TrainConfig().to_dict()
+    flags = {
+        "bids": args.bids, "out": args.out, "split": args.split, "epochs": args.epochs, "batch_size": args.batch_size,
+        "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed, "tau": args.tau, "beta": args.beta,
+        "lambda_contrastive": args.lambda_contrastive, "threads": args.threads, "cache_dir": args.cache_dir,
+        "max_train_items": args.max_train_items, "max_val_items": args.max_val_items, "sigma_mm": args.sigma_mm,
+        "workers": args.workers,
+    }
+    base.update({k: v for k, v in flags.items() if v is not None})
+    if args.by_site:
+        base["by_site"] = True
+    if args.no_augment:
+        base["augment"] = False
+    if args.contrasts:
+        base["contrasts"] = args.contrasts
+    for switch in ("mgca", "fusion", "contrastive"):
+        if getattr(args, f"no_{switch}"):
+            base["model"][switch] = False
+    if args.width is not None:
+        base["model"]["width"] = args.width
+    if args.pixel_mm is not None:
+        base["preprocess"]["pixel_mm"] = args.pixel_mm
+    if args.size is not None:
+        base["preprocess"]["height"], base["preprocess"]["width"] = args.size
+    if not base.get("bids"):
+        raise ConfigError("no data set: give --bids DIR (or 'bids:' in the config file)")
+    cfg = TrainConfig.from_dict(base)
+    summary = train(cfg, resume=args.resume, progress=not args.quiet, rank_digest=args.rank_digest)
+    if summary["rank"] == 0:
+        print(f"done: {summary['run_dir']} (best validation loss {summary['best_val_loss']:.4g})")
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from msanet.predict import run_predict
+
+    summary = run_predict(args.inputs, args.output, model=args.model, contrast=args.contrast, overwrite=args.overwrite,
+                          max_voxels=args.max_voxels, progress=not args.quiet)
+    print(f"predicted {len(summary['done'])} image(s), skipped {len(summary['skipped'])} already done -> {args.output}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from msanet.evaluate import run_evaluate
+
+    lo, hi = args.values
+    summary = run_evaluate(args.pred, args.gt, out_dir=args.output, radius_mm=args.radius_mm, values=tuple(range(lo, hi + 1)),
+                           subjects=_split_subjects(args.split, args.part) if args.split else None)
+    out = args.output or args.pred
+    for contrast, spaces in sorted(summary["contrasts"].items()):
+        m = spaces["2d"]
+        print(f"{contrast}: DTT {m['dtt_mean']:.2f} +- {m['dtt_std']:.2f} mm (2D), FNR {m['fnr']:.3f}, FPR {m['fpr']:.3f}")
+    print(f"wrote {out}/evaluation.csv, summary.json, summary.md")
+    return 0
+
+
+def _split_subjects(path: str, part: str) -> list[str]:
+    from msanet.bids import Splits
+
+    return list(getattr(Splits.load(path), part))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from msanet.report import write_report
+
+    out = write_report(args.run_dir, args.output, eval_dir=args.eval, pred_dir=args.pred)
+    print(f"wrote {out}")
+    return 0
+
+
+def _value_range(text: str) -> tuple[int, int]:
+    try:
+        lo, hi = (int(v) for v in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"value range {text!r} must look like 2-12") from None
+    if not (discs.is_valid_value(lo) and discs.is_valid_value(hi) and lo <= hi):
+        raise argparse.ArgumentTypeError(f"value range {text!r} must lie within 1-25")
+    return lo, hi
+
+
 def _size(text: str) -> tuple[int, int]:
     try:
         h, w = (int(v) for v in text.lower().split("x"))
@@ -75,8 +158,15 @@ def _size(text: str) -> tuple[int, int]:
     return h, w
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump), exit code 2 like ConfigError."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(ConfigError.exit_code, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="msanet", description="Find and name intervertebral discs on sagittal spine MRI (MSA-Net).")
+    parser = _Parser(prog="msanet", description="Find and name intervertebral discs on sagittal spine MRI (MSA-Net).")
     parser.add_argument("--version", action="version", version=f"msanet {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
@@ -106,6 +196,66 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--test", type=float, default=0.2, help="test fraction")
     p.add_argument("--by-site", action="store_true", help="hold out whole sites (institution_id)")
     p.set_defaults(func=cmd_split)
+
+    p = sub.add_parser("train", help="train MSA-Net on a BIDS data set (also under torchrun for DDP)")
+    p.add_argument("config", nargs="?", help="YAML config (keys of TrainConfig); flags override it")
+    p.add_argument("--bids", help="BIDS data set with disc labels")
+    p.add_argument("--out", help="run folder (checkpoints, config, log.csv, curves.png)")
+    p.add_argument("--split", help="split JSON from 'msanet split' (default: made from --seed)")
+    p.add_argument("--by-site", action="store_true", help="hold out whole sites for val/test")
+    p.add_argument("--contrasts", nargs="+", choices=["T1w", "T2w"])
+    p.add_argument("--epochs", type=int)
+    p.add_argument("--batch-size", type=int)
+    p.add_argument("--lr", type=float)
+    p.add_argument("--optimizer", choices=["adam", "rmsprop"])
+    p.add_argument("--seed", type=int)
+    p.add_argument("--tau", type=float, help="contrastive temperature")
+    p.add_argument("--beta", type=float, help="prototype separation weight")
+    p.add_argument("--lambda-contrastive", type=float)
+    p.add_argument("--sigma-mm", type=float, help="heatmap Gaussian sigma in mm")
+    p.add_argument("--no-mgca", action="store_true", help="ablation: no M-GCA modules")
+    p.add_argument("--no-fusion", action="store_true", help="ablation: no multi-scale attention fusion")
+    p.add_argument("--no-contrastive", action="store_true", help="ablation: no prototype contrastive loss")
+    p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--width", type=int, help="model width (channels)")
+    p.add_argument("--pixel-mm", type=float, help="input grid pixel size in mm")
+    p.add_argument("--size", type=_size, help="input grid HxW in pixels, e.g. 256x192")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--workers", type=int, help="data loader worker processes")
+    p.add_argument("--cache-dir", help="preprocessed-array cache (default ~/.cache/msanet/preprocessed)")
+    p.add_argument("--max-train-items", type=int)
+    p.add_argument("--max-val-items", type=int)
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--quiet", action="store_true")
+    p.add_argument("--rank-digest", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("predict", help="label the discs of NIfTI files, folders or BIDS data sets")
+    p.add_argument("inputs", nargs="+", help="NIfTI file(s), folder(s) or a BIDS data set")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--model", help="checkpoint (.safetensors with its .json) or run folder; default: bundled model")
+    p.add_argument("--contrast", default="auto", choices=["auto", "T1w", "T2w"], help="contrast (default: from the file name)")
+    p.add_argument("--overwrite", action="store_true", help="redo images whose outputs exist")
+    p.add_argument("--max-voxels", type=int, default=200_000_000, help="refuse larger images (default: %(default)s)")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("evaluate", help="score predicted disc labels against a labelled BIDS data set")
+    p.add_argument("--pred", required=True, help="folder with *_label-discs_dlabel.nii.gz predictions")
+    p.add_argument("--gt", required=True, help="BIDS data set with derivatives/labels")
+    p.add_argument("-o", "--output", help="folder for evaluation.csv / summary.json / summary.md (default: --pred)")
+    p.add_argument("--radius-mm", type=float, default=5.0, help="match radius R for FN/FP (default: %(default)s)")
+    p.add_argument("--values", type=_value_range, default=(2, 12), help="SCT values scored (default: 2-12, the 11 channels)")
+    p.add_argument("--split", help="split JSON: score only one part of it")
+    p.add_argument("--part", default="test", choices=["train", "val", "test"])
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("report", help="one offline HTML page for a run: tables, curves, per-disc errors, best/worst cases")
+    p.add_argument("run_dir")
+    p.add_argument("-o", "--output", help="HTML file (default: RUN_DIR/report.html)")
+    p.add_argument("--eval", help="evaluation folder (default: RUN_DIR/eval)")
+    p.add_argument("--pred", help="prediction folder with QC pictures (default: RUN_DIR/pred)")
+    p.set_defaults(func=cmd_report)
     return parser
 
 

@@ -1,0 +1,154 @@
+"""Evaluation: predicted disc-label files vs a BIDS data set's ground truth, disc by disc.
+
+``msanet evaluate --pred DIR --gt BIDS_DIR`` pairs every ground-truth label file with the
+prediction of the same image (``<stem>_label-discs_dlabel.nii.gz`` anywhere under DIR) and scores
+it with ``msanet.metrics`` in two spaces:
+
+- 2D: the mid-sagittal plane, in mm (canonical y/z voxel coordinates times the voxel size; the
+  left-right coordinate is dropped), the space the network works in;
+- 3D: world mm from the NIfTI affine.
+
+plus the anchors' closest-point variant (native in-plane voxels along the superior-inferior axis).
+A missing prediction file counts as an empty prediction. Outputs (atomic): ``evaluation.csv`` (one
+row per subject, contrast and disc), ``summary.json`` and ``summary.md`` (a table per contrast).
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from msanet import bids, discs, io
+from msanet.errors import DatasetError
+from msanet.fileio import ensure_dir, write_text
+from msanet.metrics import aggregate, closest_point, label_matched
+from msanet.predict import LABEL_SUFFIX
+
+CSV_COLUMNS = ["subject", "contrast", "value", "name", "status", "dtt_2d_mm", "dtt_3d_mm", "cp_status", "cp_dtt_mm"]
+
+
+def _index_predictions(pred_dir: Path) -> dict[str, Path]:
+    return {p.name[: -len(LABEL_SUFFIX)]: p for p in sorted(pred_dir.rglob(f"*{LABEL_SUFFIX}"))}
+
+
+def evaluate_pair(volume: io.Volume, gt: dict[int, np.ndarray], pred: dict[int, np.ndarray], radius_mm: float) -> dict:
+    """Score one image: {'2d': ..., '3d': ..., 'closest_point': ...} metric dicts.
+
+    ``gt`` / ``pred`` map SCT values to canonical voxel coordinates of ``volume``.
+    """
+    to_2d = lambda d: {v: np.asarray(x)[1:] * volume.spacing_mm[1:] for v, x in d.items()}  # noqa: E731
+    to_3d = lambda d: {v: volume.to_world_mm(np.asarray(x)) for v, x in d.items()}  # noqa: E731
+    gt2, pred2 = to_2d(gt), to_2d(pred)
+    gt3, pred3 = to_3d(gt), to_3d(pred)
+    voxels = lambda d: {v: np.asarray(x)[1:] for v, x in d.items()}  # noqa: E731  (y, z) native voxels
+    return {
+        "2d": label_matched(gt2, list(pred2.items()), radius_mm=radius_mm),
+        "3d": label_matched(gt3, list(pred3.items()), radius_mm=radius_mm),
+        "closest_point": closest_point(voxels(gt), list(voxels(pred).items()), pixel_mm=float(volume.spacing_mm[1])),
+    }
+
+
+def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path | None = None, radius_mm: float = 5.0,
+                 values: tuple[int, ...] = discs.channel_values(), subjects: list[str] | None = None) -> dict:
+    """Evaluate every labelled ground-truth image; returns the summary dict (also written to files)."""
+    pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
+    if not pred_dir.is_dir():
+        raise bids.InputNotFoundError(f"{pred_dir}: no such prediction folder")
+    out_dir = ensure_dir(out_dir or pred_dir)
+    predictions = _index_predictions(pred_dir)
+    keep = set(values)
+    rows, per_contrast = [], {}
+    n_missing = 0
+    for subject in bids.find_subjects(gt_dir, require_labels=True):
+        if subjects is not None and subject.subject_id not in subjects:
+            continue
+        for contrast, label_path in sorted(subject.labels.items()):
+            image_path = subject.images[contrast]
+            stem = image_path.name.split(".nii")[0]
+            volume = io.load_image(image_path)
+            gt = {v: x for v, x in io.read_disc_labels(label_path, volume).items() if v in keep}
+            pred_path = predictions.get(stem)
+            pred = {}
+            if pred_path is None:
+                n_missing += 1
+            else:
+                pred = {v: x for v, x in io.read_disc_labels(pred_path, volume).items() if v in keep} if _has_labels(pred_path) else {}
+            result = evaluate_pair(volume, gt, pred, radius_mm)
+            per_contrast.setdefault(contrast, {"2d": [], "3d": [], "closest_point": []})
+            for space in ("2d", "3d", "closest_point"):
+                per_contrast[contrast][space].append(result[space])
+            for d2, d3 in zip(result["2d"]["per_disc"], result["3d"]["per_disc"]):
+                cp = next((c for c in result["closest_point"]["per_disc"] if c["value"] == d2["value"]), {})
+                rows.append([subject.subject_id, contrast, d2["value"], discs.disc_name(d2["value"]), d2["status"],
+                             _fmt(d2.get("dtt_mm")), _fmt(d3.get("dtt_mm")), cp.get("status", ""), _fmt(cp.get("dtt_mm"))])
+    if not per_contrast:
+        raise DatasetError(f"{gt_dir}: no labelled images to evaluate")
+    summary = {
+        "pred_dir": str(pred_dir), "gt_dir": str(gt_dir), "radius_mm": radius_mm, "values": list(values),
+        "missing_predictions": n_missing,
+        "contrasts": {c: {space: aggregate(results) for space, results in spaces.items()} for c, spaces in per_contrast.items()},
+    }
+    buf = _io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(rows)
+    write_text(out_dir / "evaluation.csv", buf.getvalue())
+    write_text(out_dir / "summary.json", json.dumps(_jsonable(summary), indent=2) + "\n")
+    write_text(out_dir / "summary.md", summary_markdown(summary))
+    return summary
+
+
+def _has_labels(path: Path) -> bool:
+    import nibabel as nib
+
+    return bool(np.any(np.asarray(nib.load(str(path)).dataobj)))
+
+
+def _fmt(value) -> str:
+    return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{float(value):.3f}"
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return None if math.isnan(float(obj)) else float(obj)
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def summary_markdown(summary: dict) -> str:
+    """Markdown tables (one per contrast) of a summary dict; formatting only."""
+    lines = [f"# Evaluation: {summary['pred_dir']} vs {summary['gt_dir']}", "",
+             f"Label-matched radius R = {summary['radius_mm']} mm; discs {', '.join(discs.disc_name(v) for v in summary['values'])}.",
+             f"Images without a prediction file: {summary['missing_predictions']}.", ""]
+    for contrast, spaces in sorted(summary["contrasts"].items()):
+        lines += [f"## {contrast}", "", "| definition | images | GT discs | predicted | DTT mean +- std (mm) | DTT median (mm) | FNR | FPR |",
+                  "|---|---|---|---|---|---|---|---|"]
+        names = {"2d": "label-matched, 2D mid-sagittal", "3d": "label-matched, 3D world", "closest_point": "closest-point (anchors' code)"}
+        for space in ("2d", "3d", "closest_point"):
+            m = spaces[space]
+            lines.append(f"| {names[space]} | {m.get('n_images', '')} | {m['n_gt']} | {m['n_pred']} | {_pm(m['dtt_mean'], m['dtt_std'])} | "
+                         f"{_num(m['dtt_median'])} | {_pct(m['fnr'])} | {_pct(m['fpr'])} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _num(x) -> str:
+    return "n/a" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
+
+
+def _pm(mean, std) -> str:
+    return "n/a" if _num(mean) == "n/a" else f"{mean:.2f} +- {0.0 if _num(std) == 'n/a' else std:.2f}"
+
+
+def _pct(x) -> str:
+    return "n/a" if _num(x) == "n/a" else f"{100 * x:.1f} %"

@@ -1,0 +1,459 @@
+"""Training: ``msanet train [CONFIG.yaml] [--flags]``, single process or under ``torchrun``.
+
+One loop, top to bottom (nanoGPT style):
+  split subjects -> cached samples -> (augment -> heatmaps) -> MSA-Net -> MSE (+ lambda * contrastive)
+  -> Adam/RMSprop step -> per epoch: validation loss + DTT/FN/FP (decoded peaks) -> checkpoints.
+
+Run folder::
+
+    config.yaml          the full TrainConfig (model + preprocessing + augmentation)
+    split.json           the subject split used
+    last.safetensors/.json   weights at the end of the latest finished epoch
+    last.state.pt            the same weights + optimizer + RNG state, one atomic file (for --resume)
+    best.safetensors/.json                  lowest validation loss so far (threshold calibrated)
+    log.csv, curves.png                     losses and validation metrics per epoch
+
+Determinism: the shuffle order, augmentation and contrastive pixel sampling are all seeded from
+``(seed, epoch, ...)`` or restored from the checkpoint, so a run killed at any point (SIGKILL
+included) and resumed with ``--resume`` ends with bit-identical weights on CPU.
+
+Multi-process: under ``torchrun --nproc_per_node=N`` the same command uses DistributedDataParallel
+(gloo on CPU, nccl on GPU) with a DistributedSampler; only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import hashlib
+import io as _io
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import yaml
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm import tqdm
+
+from msanet import bids, discs
+from msanet.augment import AugmentConfig
+from msanet.checkpoint import save_checkpoint
+from msanet.dataset import DiscDataset, items_from_subjects
+from msanet.decode import calibrate_threshold, decode_heatmaps
+from msanet.errors import ConfigError, DatasetError, InputNotFoundError, ModelError
+from msanet.fileio import atomic_path, ensure_dir, write_text
+from msanet.losses import PrototypeContrastiveLoss, heatmap_mse
+from msanet.metrics import aggregate, label_matched
+from msanet.model.msanet import MSANet, MSANetConfig
+from msanet.preprocess import PreprocessConfig
+
+LOG_COLUMNS = ["epoch", "step", "lr", "train_loss", "train_mse", "train_contrastive", "val_loss", "val_dtt_mm", "val_fnr", "val_fpr", "seconds"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on; saved as ``config.yaml`` in the run folder.
+
+    Optimiser: Adam (default) or RMSprop, lr 2.5e-4 (the paper's anchors), cosine decay to
+    ``lr * min_lr_ratio`` over ``epochs``, batch 16. Loss = MSE over all heatmap outputs +
+    ``lambda_contrastive`` * prototype contrastive loss (when ``model.contrastive``).
+    """
+
+    bids: str = ""
+    out: str = "runs/msanet"
+    split: str | None = None
+    by_site: bool = False
+    contrasts: list[str] = field(default_factory=lambda: ["T1w", "T2w"])
+    epochs: int = 30
+    batch_size: int = 16
+    optimizer: str = "adam"
+    lr: float = 2.5e-4
+    min_lr_ratio: float = 0.05
+    weight_decay: float = 0.0
+    seed: int = 0
+    sigma_mm: float = 5.0
+    stride: int = 4
+    tau: float = 0.1
+    beta: float = 0.1
+    lambda_contrastive: float = 0.1
+    augment: bool = True
+    max_train_items: int | None = None
+    max_val_items: int | None = None
+    threads: int | None = None
+    cache_dir: str | None = None
+    workers: int = 0
+    model: MSANetConfig = field(default_factory=MSANetConfig)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    augmentation: AugmentConfig = field(default_factory=AugmentConfig)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1:
+            raise ValueError(f"epochs={self.epochs} must be >= 1")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size={self.batch_size} must be >= 1")
+        if self.optimizer not in ("adam", "rmsprop"):
+            raise ValueError(f"optimizer={self.optimizer!r} must be 'adam' or 'rmsprop'")
+        if not self.lr > 0:
+            raise ValueError(f"lr={self.lr} must be > 0")
+        for c in self.contrasts:
+            if c not in bids.CONTRASTS:
+                raise ValueError(f"unknown contrast {c!r} (expected T1w or T2w)")
+        size_unit = self.stride * 2 ** self.model.depth
+        if self.preprocess.height % size_unit or self.preprocess.width % size_unit:
+            raise ValueError(
+                f"image size {self.preprocess.height}x{self.preprocess.width} must be divisible by {size_unit} "
+                f"(stride {self.stride} x 2**depth {self.model.depth})"
+            )
+
+    def to_dict(self) -> dict:
+        d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        d["model"] = self.model.to_dict()
+        d["preprocess"] = self.preprocess.to_dict()
+        d["augmentation"] = dataclasses.asdict(self.augmentation)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        """Build from a plain dict; unknown keys and wrong types raise ConfigError naming them."""
+        if not isinstance(d, dict):
+            raise ConfigError(f"config must be a mapping, got {type(d).__name__}")
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - set(known))
+        if unknown:
+            raise ConfigError(f"unknown config keys: {', '.join(unknown)}")
+        kwargs = dict(d)
+        try:
+            if "model" in kwargs:
+                kwargs["model"] = MSANetConfig.from_dict(dict(kwargs["model"]))
+            if "preprocess" in kwargs:
+                kwargs["preprocess"] = PreprocessConfig.from_dict(dict(kwargs["preprocess"]))
+            if "augmentation" in kwargs:
+                aug = dict(kwargs["augmentation"])
+                bad = sorted(set(aug) - {f.name for f in dataclasses.fields(AugmentConfig)})
+                if bad:
+                    raise ConfigError(f"unknown augmentation keys: {', '.join(bad)}")
+                kwargs["augmentation"] = AugmentConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in aug.items()})
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"invalid config: {exc}") from None
+        _check_types(kwargs, known)
+        try:
+            return cls(**kwargs)
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"invalid config: {exc}") from None
+
+    @classmethod
+    def load(cls, path: str | Path) -> "TrainConfig":
+        path = Path(path)
+        try:
+            d = yaml.safe_load(path.read_text())
+        except FileNotFoundError:
+            raise InputNotFoundError(f"{path}: no such config file") from None
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        try:
+            return cls.from_dict(d or {})
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+
+    def save(self, path: str | Path) -> None:
+        write_text(path, yaml.safe_dump(self.to_dict(), sort_keys=False))
+
+
+_SCALAR_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+def _check_types(kwargs: dict, known: dict) -> None:
+    """Reject values of the wrong type (YAML '1e-3' as a string, 'yes' for an int...)."""
+    for name, value in kwargs.items():
+        annotation = str(known[name].type)
+        if value is None and "None" in annotation:
+            continue
+        base = annotation.split("|")[0].strip()
+        if base in _SCALAR_TYPES:
+            ok = isinstance(value, _SCALAR_TYPES[base]) and not (base in ("int", "float") and isinstance(value, bool))
+            if not ok:
+                raise ConfigError(f"config key {name!r} must be {base}, got {value!r}")
+        if base.startswith("list") and not isinstance(value, list):
+            raise ConfigError(f"config key {name!r} must be a list, got {value!r}")
+
+
+# ---- distributed helpers ------------------------------------------------------------------------
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world_size: int = 1
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+
+def setup_distributed() -> Dist:
+    """Initialise torch.distributed when launched by torchrun (WORLD_SIZE > 1)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist(device=torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu"))
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    dist.init_process_group(backend=backend)
+    rank = dist.get_rank()
+    device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if backend == "nccl" else torch.device("cpu")
+    if device.type == "cuda":
+        torch.cuda.set_device(device)
+    return Dist(rank=rank, world_size=world, device=device)
+
+
+def state_digest(model: torch.nn.Module) -> str:
+    """SHA-256 of all parameters and buffers (to compare weights across ranks or runs)."""
+    h = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+# ---- the loop -------------------------------------------------------------------------------------
+
+
+def _lr_at(cfg: TrainConfig, epoch: int) -> float:
+    """Cosine decay from lr to lr * min_lr_ratio over the epochs (constant when epochs == 1)."""
+    if cfg.epochs == 1:
+        return cfg.lr
+    t = epoch / (cfg.epochs - 1)
+    return cfg.lr * (cfg.min_lr_ratio + (1 - cfg.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))
+
+
+def _make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Optimizer:
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def _datasets(cfg: TrainConfig, run_dir: Path, d: Dist) -> tuple[DiscDataset, DiscDataset, bids.Splits]:
+    subjects = bids.find_subjects(cfg.bids, contrasts=tuple(cfg.contrasts), require_labels=True)
+    split_path = run_dir / "split.json"
+    if cfg.split:
+        splits = bids.Splits.load(cfg.split)
+    elif split_path.exists():
+        splits = bids.Splits.load(split_path)
+    else:
+        splits = bids.make_splits(subjects, seed=cfg.seed, by_site=cfg.by_site)
+    if d.main:
+        splits.save(split_path)
+    train_items = items_from_subjects(subjects, splits.train, cfg.contrasts)[: cfg.max_train_items]
+    val_items = items_from_subjects(subjects, splits.val, cfg.contrasts)[: cfg.max_val_items]
+    if not train_items:
+        raise DatasetError(f"{cfg.bids}: no labelled training images in the split")
+    cache = cfg.cache_dir or os.environ.get("MSANET_CACHE") or str(Path.home() / ".cache" / "msanet" / "preprocessed")
+    common = dict(cfg=cfg.preprocess, num_discs=cfg.model.num_discs, stride=cfg.stride, sigma_mm=cfg.sigma_mm, cache_dir=cache)
+    train_set = DiscDataset(train_items, augment_cfg=cfg.augmentation if cfg.augment else None, seed=cfg.seed, **common)
+    val_set = DiscDataset(val_items, augment_cfg=None, seed=cfg.seed, **common)
+    return train_set, val_set, splits
+
+
+def _loss(cfg: TrainConfig, contrastive: PrototypeContrastiveLoss | None, output, target) -> tuple[torch.Tensor, dict]:
+    mse = heatmap_mse(output, target)
+    parts = {"mse": float(mse.detach()), "contrastive": 0.0}
+    loss = mse
+    if contrastive is not None and output.embeddings is not None:
+        c = contrastive(output.embeddings, target)
+        loss = loss + cfg.lambda_contrastive * c
+        parts["contrastive"] = float(c.detach())
+    return loss, parts
+
+
+@torch.no_grad()
+def evaluate_heatmaps(model: torch.nn.Module, dataset: DiscDataset, cfg: TrainConfig, device: torch.device, threshold: float | None = None):
+    """Validation: mean MSE, and per image decoded peaks vs ground truth in 2D mm.
+
+    Returns (mean_loss, metrics dict from ``metrics.aggregate`` or None when empty, candidates)
+    where candidates are (confidence, is_correct) pairs for threshold calibration.
+    """
+    model.eval()
+    values = discs.channel_values(cfg.model.num_discs)
+    losses, results, candidates = [], [], []
+    for index in range(len(dataset)):
+        image, target = dataset[index]
+        output = model(image[None].to(device))
+        losses.append(float(heatmap_mse(output, target[None].to(device))))
+        heat = output.heatmaps[0].float().cpu().numpy()  # [V, h, w]
+        gt = {v: p * cfg.preprocess.pixel_mm for v, p in dataset.sample(index).points.items() if v in values}
+        all_dets = decode_heatmaps(heat, values, stride=cfg.stride, threshold=0.0)
+        for det in all_dets:
+            ok = det.value in gt and float(np.linalg.norm(np.array([det.row, det.col]) * cfg.preprocess.pixel_mm - gt[det.value])) <= 5.0
+            candidates.append((det.confidence, ok))
+        t = 0.3 if threshold is None else threshold
+        pred = [(det.value, np.array([det.row, det.col]) * cfg.preprocess.pixel_mm) for det in all_dets if det.confidence >= t]
+        results.append(label_matched(gt, pred))
+    model.train()
+    if not losses:
+        return float("nan"), None, candidates
+    return float(np.mean(losses)), aggregate(results), candidates
+
+
+def _plot_curves(log_path: Path, png_path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(log_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    ep = [int(r["epoch"]) for r in rows]
+    col = lambda k: [float(r[k]) if r[k] not in ("", "nan") else np.nan for r in rows]  # noqa: E731
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100)
+    axes[0].plot(ep, col("train_loss"), label="train loss")
+    axes[0].plot(ep, col("train_mse"), label="train MSE")
+    axes[0].plot(ep, col("val_loss"), label="val MSE")
+    axes[0].set_yscale("log")
+    axes[0].set_xlabel("epoch")
+    axes[0].legend(fontsize=8)
+    axes[1].plot(ep, col("val_dtt_mm"), "o-", label="val DTT (mm, 2D)")
+    axes[1].set_xlabel("epoch")
+    axes[1].set_ylabel("mm")
+    ax2 = axes[1].twinx()
+    ax2.plot(ep, col("val_fnr"), "s--", color="tab:red", label="val FNR")
+    ax2.plot(ep, col("val_fpr"), "^--", color="tab:green", label="val FPR")
+    ax2.set_ylim(0, 1)
+    axes[1].legend(loc="upper left", fontsize=8)
+    ax2.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    with atomic_path(png_path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+
+
+def _append_log(path: Path, row: dict) -> None:
+    """Rewrite log.csv atomically with one more row (never a half-written line)."""
+    rows = []
+    if path.exists():
+        with open(path, newline="") as f:
+            rows = list(csv.DictReader(f))
+    rows = [r for r in rows if int(r["epoch"]) < int(row["epoch"])] + [row]
+    buf = _io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=LOG_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+def _save_state(run_dir: Path, name: str, model, cfg: TrainConfig, optimizer, epoch: int, step: int, best: float, threshold: float, extra: dict) -> None:
+    raw = model.module if isinstance(model, DistributedDataParallel) else model
+    meta = {"epoch": epoch, "step": step, "best_val_loss": best, "train_config": cfg.to_dict(), **extra}
+    save_checkpoint(run_dir / f"{name}.safetensors", raw, cfg.model, cfg.preprocess, threshold=threshold, stride=cfg.stride, sigma_mm=cfg.sigma_mm, extra=meta)
+    if optimizer is not None:  # one file, written atomically: weights, optimizer and RNG always agree
+        state = {"model": raw.state_dict(), "optimizer": optimizer.state_dict(), "torch_rng": torch.get_rng_state(),
+                 "epoch": epoch, "step": step, "best": best, "threshold": threshold}
+        with atomic_path(run_dir / f"{name}.state.pt") as tmp:
+            torch.save(state, tmp)
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, rank_digest: bool = False) -> dict:
+    """Train; returns a summary dict (run dir, epochs, best val loss, final weights digest)."""
+    d = setup_distributed()
+    try:
+        return _train(cfg, d, resume, progress, rank_digest)
+    finally:
+        if d.world_size > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest: bool) -> dict:
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    run_dir = Path(cfg.out)
+    if d.main:
+        ensure_dir(run_dir)
+        if not resume and (run_dir / "last.safetensors").exists():
+            raise ConfigError(f"{run_dir}: already holds a run (use --resume to continue it, or another --out)")
+        cfg.save(run_dir / "config.yaml")
+    torch.manual_seed(cfg.seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    train_set, val_set, _ = _datasets(cfg, run_dir, d)
+    model = MSANet(cfg.model).to(d.device)
+    optimizer = _make_optimizer(cfg, model)
+    start_epoch, step, best, threshold = 0, 0, math.inf, 0.3
+    if resume and (run_dir / "last.state.pt").exists():
+        try:
+            state = torch.load(run_dir / "last.state.pt", weights_only=True)  # no pickled code is executed
+            model.load_state_dict(state["model"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (RuntimeError, OSError, ValueError, KeyError, EOFError) as exc:
+            raise ModelError(f"{run_dir / 'last.state.pt'}: cannot resume, checkpoint unreadable or from another config ({str(exc)[:100]})") from None
+        torch.set_rng_state(state["torch_rng"])
+        start_epoch, step, best = int(state["epoch"]) + 1, int(state["step"]), float(state["best"])
+        threshold = float(state.get("threshold", 0.3))
+    if d.world_size > 1:
+        model = DistributedDataParallel(model)
+    contrastive = PrototypeContrastiveLoss(tau=cfg.tau, beta=cfg.beta) if cfg.model.contrastive else None
+    sampler = DistributedSampler(train_set, num_replicas=d.world_size, rank=d.rank, shuffle=True, seed=cfg.seed) if d.world_size > 1 else None
+    log_path = run_dir / "log.csv"
+    for epoch in range(start_epoch, cfg.epochs):
+        t0 = time.time()
+        train_set.set_epoch(epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+            loader = DataLoader(train_set, batch_size=cfg.batch_size, sampler=sampler, num_workers=cfg.workers)
+        else:
+            order = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+            loader = DataLoader(train_set, batch_size=cfg.batch_size, shuffle=True, generator=order, num_workers=cfg.workers)
+        lr = _lr_at(cfg, epoch)
+        for group in optimizer.param_groups:
+            group["lr"] = lr
+        model.train()
+        sums = {"loss": 0.0, "mse": 0.0, "contrastive": 0.0}
+        n = 0
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not (progress and d.main), leave=False)
+        for images, targets in bar:
+            images, targets = images.to(d.device), targets.to(d.device)  # [B,1,H,W], [B,V,h,w]
+            output = model(images)
+            loss, parts = _loss(cfg, contrastive, output, targets)
+            if not torch.isfinite(loss):
+                raise ConfigError(f"training diverged at epoch {epoch + 1} (loss {float(loss)}); lower --lr")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            n += 1
+            sums["loss"] += float(loss.detach())
+            sums["mse"] += parts["mse"]
+            sums["contrastive"] += parts["contrastive"]
+            bar.set_postfix(loss=f"{sums['loss'] / n:.4g}")
+        if d.main:
+            raw = model.module if isinstance(model, DistributedDataParallel) else model
+            val_loss, val_metrics, candidates = evaluate_heatmaps(raw, val_set, cfg, d.device)
+            improved = val_loss < best or (math.isnan(val_loss) and epoch == cfg.epochs - 1)
+            if improved:
+                best = val_loss if not math.isnan(val_loss) else best
+                threshold = calibrate_threshold([c for c, _ in candidates], [ok for _, ok in candidates]) if candidates else 0.3
+                _save_state(run_dir, "best", model, cfg, None, epoch, step, best, threshold, {"val": val_metrics})
+            _save_state(run_dir, "last", model, cfg, optimizer, epoch, step, best, threshold, {"val": val_metrics})
+            row = {
+                "epoch": epoch + 1, "step": step, "lr": f"{lr:.6g}", "train_loss": f"{sums['loss'] / max(n, 1):.6g}",
+                "train_mse": f"{sums['mse'] / max(n, 1):.6g}", "train_contrastive": f"{sums['contrastive'] / max(n, 1):.6g}",
+                "val_loss": f"{val_loss:.6g}", "val_dtt_mm": f"{(val_metrics or {}).get('dtt_mean', float('nan')):.4g}",
+                "val_fnr": f"{(val_metrics or {}).get('fnr', float('nan')):.4g}", "val_fpr": f"{(val_metrics or {}).get('fpr', float('nan')):.4g}",
+                "seconds": f"{time.time() - t0:.1f}",
+            }
+            _append_log(log_path, row)
+            _plot_curves(log_path, run_dir / "curves.png")
+            if progress:
+                print(f"epoch {epoch + 1}/{cfg.epochs}  loss {row['train_loss']}  val {row['val_loss']}  "
+                      f"DTT {row['val_dtt_mm']} mm  FNR {row['val_fnr']}  FPR {row['val_fpr']}  ({row['seconds']} s)", flush=True)
+        if d.world_size > 1:
+            dist.barrier()
+    raw = model.module if isinstance(model, DistributedDataParallel) else model
+    digest = state_digest(raw)
+    if rank_digest:
+        write_text(run_dir / f"rank{d.rank}.digest", digest + "\n")
+    return {"run_dir": str(run_dir), "epochs": cfg.epochs, "best_val_loss": best, "digest": digest, "rank": d.rank}

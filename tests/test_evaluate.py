@@ -1,0 +1,97 @@
+import csv
+import json
+import shutil
+
+import nibabel as nib
+import numpy as np
+import pytest
+from conftest import make_bids
+
+from msanet import io
+from msanet.cli import main
+from msanet.evaluate import run_evaluate
+
+
+def _copy_gt_as_predictions(bids_root, pred_dir, edit=None):
+    for label in sorted((bids_root / "derivatives" / "labels").rglob("*_label-discs_dlabel.nii.gz")):
+        stem = label.name.replace("_label-discs_dlabel.nii.gz", "")
+        target = pred_dir / label.parent.relative_to(bids_root / "derivatives" / "labels") / f"{stem}_label-discs_dlabel.nii.gz"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        img = nib.load(label)
+        data = np.asarray(img.dataobj).copy()
+        if edit is not None:
+            data = edit(data)
+        nib.save(nib.Nifti1Image(data, img.affine, img.header), str(target))
+
+
+def test_perfect_predictions(tiny_bids, tmp_path):
+    _copy_gt_as_predictions(tiny_bids, tmp_path / "pred")
+    summary = run_evaluate(tmp_path / "pred", tiny_bids)
+    for contrast in ("T1w", "T2w"):
+        for space in ("2d", "3d"):
+            m = summary["contrasts"][contrast][space]
+            assert m["dtt_mean"] == 0 and m["fnr"] == 0 and m["fpr"] == 0 and m["n_gt"] == 12  # 3 subjects x 4 discs
+    assert (tmp_path / "pred" / "summary.md").read_text().count("| label-matched, 2D") == 2
+
+
+def test_missing_disc_and_missing_file(tiny_bids, tmp_path):
+    _copy_gt_as_predictions(tiny_bids, tmp_path / "pred", edit=lambda d: np.where(d == 4, 0, d))
+    next((tmp_path / "pred").rglob("sub-bbb01_T1w_label-discs_dlabel.nii.gz")).unlink()
+    summary = run_evaluate(tmp_path / "pred", tiny_bids)
+    t2 = summary["contrasts"]["T2w"]["2d"]
+    assert t2["fn"] == 3 and t2["fnr"] == pytest.approx(3 / 12) and t2["fp"] == 0
+    t1 = summary["contrasts"]["T1w"]["2d"]
+    assert t1["fn"] == 2 + 4 and summary["missing_predictions"] == 1
+    with open(tmp_path / "pred" / "evaluation.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sum(r["status"] == "fn" for r in rows) == 9
+
+
+def test_shifted_disc_by_hand(tiny_bids, tmp_path):
+    """Move disc 5 of every prediction 3 voxels (1 mm each) towards the feet: DTT 3 mm for it, 0 otherwise."""
+    def shift(data):
+        out = np.where(data == 5, 0, data)
+        i, j, k = np.argwhere(data == 5)[0]
+        # files are stored RPI-in-nibabel terms: axes (R, P, I) -> the third axis is inferior
+        out[i, j, k + 3] = 5
+        return out
+
+    _copy_gt_as_predictions(tiny_bids, tmp_path / "pred", edit=shift)
+    m = run_evaluate(tmp_path / "pred", tiny_bids)["contrasts"]["T2w"]["2d"]
+    assert m["dtt_mean"] == pytest.approx(3 / 4) and m["fn"] == 0 and m["fp"] == 0
+
+
+def test_cli_writes_three_files_and_prints_summary(tiny_bids, tmp_path, capsys):
+    _copy_gt_as_predictions(tiny_bids, tmp_path / "pred")
+    assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(tiny_bids), "-o", str(tmp_path / "ev")]) == 0
+    assert "T2w: DTT 0.00 +- 0.00 mm (2D), FNR 0.000, FPR 0.000" in capsys.readouterr().out
+    assert json.loads((tmp_path / "ev" / "summary.json").read_text())["contrasts"]["T1w"]["2d"]["n_gt"] == 12
+
+
+def test_predict_then_evaluate_matches_2d_figures(trained_tiny, tmp_path):
+    """evaluate's 2D DTT per disc equals the distance between predict's JSON pixel and the GT pixel (up to voxel rounding)."""
+    from msanet.preprocess import labels_to_pixels, preprocess_volume
+
+    bids_root, model = trained_tiny["bids"], str(trained_tiny["run"] / "best.safetensors")
+    assert main(["predict", str(bids_root), "-o", str(tmp_path / "pred"), "--model", model, "--quiet"]) == 0
+    run_evaluate(tmp_path / "pred", bids_root, out_dir=tmp_path / "ev")
+    with open(tmp_path / "ev" / "evaluation.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["status"] == "tp"]
+    assert rows, "the tiny model should find at least one disc"
+    pre = trained_tiny["cfg"].preprocess
+    for r in rows:
+        image = bids_root / r["subject"] / "anat" / f"{r['subject']}_{r['contrast']}.nii.gz"
+        vol = io.load_image(image)
+        label = next((bids_root / "derivatives").rglob(f"{r['subject']}_{r['contrast']}_label-discs_dlabel.nii.gz"))
+        gt_px = labels_to_pixels(preprocess_volume(vol, pre), io.read_disc_labels(label, vol))[int(r["value"])]
+        pred = json.loads(next((tmp_path / "pred").rglob(f"{r['subject']}_{r['contrast']}_discs.json")).read_text())
+        pred_px = next(np.array(d["pixel_rc"]) for d in pred["discs"] if d["value"] == int(r["value"]))
+        dtt_2d_float = float(np.linalg.norm(pred_px - gt_px) * pre.pixel_mm)
+        assert abs(float(r["dtt_2d_mm"]) - dtt_2d_float) <= 0.75  # label files round to the voxel grid (1 mm here)
+
+
+def test_no_labelled_images_is_an_error(tmp_path):
+    root = make_bids(tmp_path / "b")
+    shutil.rmtree(root / "derivatives")
+    (tmp_path / "pred").mkdir()
+    assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(root)]) == 6

@@ -1,0 +1,130 @@
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from conftest import make_bids, tiny_train_config
+
+from msanet.checkpoint import load_checkpoint
+from msanet.errors import ConfigError
+from msanet.train import TrainConfig, state_digest, train
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bids_root(tmp_path_factory):
+    return make_bids(tmp_path_factory.mktemp("data") / "bids", subjects=tuple(f"sub-s{i:02d}" for i in range(1, 6)))
+
+
+def test_two_epoch_run_writes_every_artefact(bids_root, tmp_path):
+    cfg = tiny_train_config(bids_root, tmp_path / "run", tmp_path / "cache")
+    summary = train(cfg, progress=False)
+    run = tmp_path / "run"
+    for name in ["config.yaml", "split.json", "last.safetensors", "last.json", "last.state.pt", "best.safetensors", "best.json", "log.csv", "curves.png"]:
+        assert (run / name).exists(), name
+    with open(run / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert all(float(r["train_loss"]) > 0 for r in rows)
+    assert TrainConfig.load(run / "config.yaml").to_dict() == cfg.to_dict()
+    ckpt = load_checkpoint(run / "last.safetensors")
+    assert state_digest(ckpt.model) == summary["digest"]
+    assert ckpt.model_config == cfg.model and ckpt.preprocess == cfg.preprocess
+    assert not list(run.glob(".msanet-tmp-*"))
+
+
+def test_same_seed_same_weights_and_refuses_to_clobber(bids_root, tmp_path):
+    a = train(tiny_train_config(bids_root, tmp_path / "a", tmp_path / "cache", epochs=1), progress=False)
+    b = train(tiny_train_config(bids_root, tmp_path / "b", tmp_path / "cache", epochs=1), progress=False)
+    assert a["digest"] == b["digest"]
+    with pytest.raises(ConfigError, match="already holds a run"):
+        train(tiny_train_config(bids_root, tmp_path / "a", tmp_path / "cache", epochs=1), progress=False)
+
+
+def test_resume_after_sigkill_gives_identical_weights(bids_root, tmp_path):
+    flags = ["--bids", str(bids_root), "--cache-dir", str(tmp_path / "cache"), "--epochs", "4", "--size", "32x32", "--pixel-mm", "1",
+             "--width", "8", "--batch-size", "1", "--threads", "1", "--quiet", "--sigma-mm", "4"]
+    # one uninterrupted run (in-process, same config as the CLI builds)
+    full = subprocess.run([sys.executable, "-m", "msanet.cli", "train", *flags, "--out", str(tmp_path / "full"), "--rank-digest"],
+                          capture_output=True, text=True, timeout=600)
+    assert full.returncode == 0, full.stderr
+    # the same run, killed with SIGKILL once its first checkpoint exists, then resumed
+    run = tmp_path / "killed"
+    proc = subprocess.Popen([sys.executable, "-m", "msanet.cli", "train", *flags, "--out", str(run)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not (run / "last.state.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    resumed = subprocess.run([sys.executable, "-m", "msanet.cli", "train", *flags, "--out", str(run), "--resume", "--rank-digest"],
+                             capture_output=True, text=True, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert (run / "rank0.digest").read_text() == (tmp_path / "full" / "rank0.digest").read_text()
+    with open(run / "log.csv") as f:
+        assert [int(r["epoch"]) for r in csv.DictReader(f)] == [1, 2, 3, 4]
+    assert not list(run.glob(".msanet-tmp-*"))
+
+
+def test_ddp_two_processes_hold_identical_weights(bids_root, tmp_path):
+    torchrun = Path(sys.executable).with_name("torchrun")
+    cmd = [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "msanet.cli", "train", "--bids", str(bids_root),
+           "--out", str(tmp_path / "ddp"), "--cache-dir", str(tmp_path / "cache"), "--epochs", "2", "--size", "32x32", "--pixel-mm", "1",
+           "--width", "8", "--batch-size", "2", "--threads", "1", "--quiet", "--rank-digest"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    d0, d1 = (tmp_path / "ddp" / "rank0.digest").read_text(), (tmp_path / "ddp" / "rank1.digest").read_text()
+    assert d0 == d1
+    assert (tmp_path / "ddp" / "best.safetensors").exists()
+
+
+def test_tiny_set_is_overfitted(tmp_path):
+    """Training on 2 images without augmentation drives the heatmap MSE far below its start."""
+    bids_root = make_bids(tmp_path / "bids", subjects=("sub-a01",), contrasts=("T2w",), sites=False)
+    cfg = tiny_train_config(bids_root, tmp_path / "run", tmp_path / "cache", epochs=40, augment=False, lr=3e-3, split=None,
+                            max_val_items=0)
+    cfg.contrasts = ["T2w"]
+    # one subject: use it for training (val/test fractions round to 0 subjects)
+    train(cfg, progress=False)
+    with open(tmp_path / "run" / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    first, last = float(rows[0]["train_mse"]), float(rows[-1]["train_mse"])
+    assert last < 0.2 * first, (first, last)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("epochs: 2\nbogus: 1\n", "unknown config keys: bogus"),
+        ("epochs: two\n", "'epochs' must be int"),
+        ("model: {width: 8, colour: red}\n", "colour"),
+        ("epochs: [\n", "not valid YAML"),
+        ("optimizer: sgd\n", "optimizer='sgd'"),
+    ],
+)
+def test_bad_config_files_are_one_line_errors(tmp_path, content, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig.load(path)
+
+
+def test_config_round_trip_yaml(tmp_path):
+    cfg = TrainConfig(bids="x", epochs=3)
+    cfg.save(tmp_path / "c.yaml")
+    assert TrainConfig.load(tmp_path / "c.yaml") == cfg
+    assert yaml.safe_load((tmp_path / "c.yaml").read_text())["model"]["mgca"] is True
+
+
+def test_size_must_fit_model_depth():
+    from msanet.preprocess import PreprocessConfig
+
+    with pytest.raises(ValueError, match="divisible by 64"):
+        TrainConfig(bids="x", preprocess=PreprocessConfig(height=96, width=100))
