@@ -76,13 +76,8 @@ def tiny_bids(tmp_path):
     return make_bids(tmp_path / "bids")
 
 
-TINY_TRAIN_FLAGS = [
-    "--size", "32x32", "--pixel-mm", "1.0", "--width", "8", "--batch-size", "2", "--threads", "1", "--quiet",
-]
-
-
 def tiny_train_config(bids_root, out, cache, **overrides):
-    """A TrainConfig small enough to train in seconds on one CPU thread (depth 2, width 8, 32x32)."""
+    """A TrainConfig small enough to train in seconds on one CPU thread (depth 2, width 8, 48x32 px)."""
     from msanet.model.msanet import MSANetConfig
     from msanet.preprocess import PreprocessConfig
     from msanet.train import TrainConfig
@@ -90,7 +85,7 @@ def tiny_train_config(bids_root, out, cache, **overrides):
     model = overrides.pop("model", None) or MSANetConfig(width=8, depth=2, embed_dim=8)
     return TrainConfig(
         bids=str(bids_root), out=str(out), cache_dir=str(cache), epochs=overrides.pop("epochs", 2), batch_size=2, threads=1,
-        sigma_mm=4.0, model=model, preprocess=PreprocessConfig(pixel_mm=1.0, height=32, width=32, slab_mm=1.0), **overrides,
+        sigma_mm=4.0, model=model, preprocess=PreprocessConfig(pixel_mm=1.0, height=48, width=32, slab_mm=1.0), **overrides,
     )
 
 
@@ -101,6 +96,6 @@ def trained_tiny(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("trained")
     bids_root = make_bids(root / "bids", subjects=tuple(f"sub-s{i:02d}" for i in range(1, 7)))
-    cfg = tiny_train_config(bids_root, root / "run", root / "cache", epochs=4)
+    cfg = tiny_train_config(bids_root, root / "run", root / "cache", epochs=12, augment=False, lr=3e-3)
     train(cfg, progress=False)
     return {"bids": bids_root, "run": root / "run", "cfg": cfg}

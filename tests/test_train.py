@@ -50,7 +50,7 @@ def test_same_seed_same_weights_and_refuses_to_clobber(bids_root, tmp_path):
 
 def test_resume_after_sigkill_gives_identical_weights(bids_root, tmp_path):
     flags = ["--bids", str(bids_root), "--cache-dir", str(tmp_path / "cache"), "--epochs", "4", "--size", "32x32", "--pixel-mm", "1",
-             "--width", "8", "--batch-size", "1", "--threads", "1", "--quiet", "--sigma-mm", "4"]
+             "--width", "8", "--depth", "2", "--embed-dim", "8", "--batch-size", "1", "--threads", "1", "--quiet", "--sigma-mm", "4"]
     # one uninterrupted run (in-process, same config as the CLI builds)
     full = subprocess.run([sys.executable, "-m", "msanet.cli", "train", *flags, "--out", str(tmp_path / "full"), "--rank-digest"],
                           capture_output=True, text=True, timeout=600)
@@ -76,27 +76,13 @@ def test_ddp_two_processes_hold_identical_weights(bids_root, tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
     cmd = [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "msanet.cli", "train", "--bids", str(bids_root),
            "--out", str(tmp_path / "ddp"), "--cache-dir", str(tmp_path / "cache"), "--epochs", "2", "--size", "32x32", "--pixel-mm", "1",
-           "--width", "8", "--batch-size", "2", "--threads", "1", "--quiet", "--rank-digest"]
+           "--width", "8", "--depth", "2", "--embed-dim", "8", "--batch-size", "2", "--threads", "1", "--quiet", "--rank-digest"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
     d0, d1 = (tmp_path / "ddp" / "rank0.digest").read_text(), (tmp_path / "ddp" / "rank1.digest").read_text()
     assert d0 == d1
     assert (tmp_path / "ddp" / "best.safetensors").exists()
-
-
-def test_tiny_set_is_overfitted(tmp_path):
-    """Training on 2 images without augmentation drives the heatmap MSE far below its start."""
-    bids_root = make_bids(tmp_path / "bids", subjects=("sub-a01",), contrasts=("T2w",), sites=False)
-    cfg = tiny_train_config(bids_root, tmp_path / "run", tmp_path / "cache", epochs=40, augment=False, lr=3e-3, split=None,
-                            max_val_items=0)
-    cfg.contrasts = ["T2w"]
-    # one subject: use it for training (val/test fractions round to 0 subjects)
-    train(cfg, progress=False)
-    with open(tmp_path / "run" / "log.csv") as f:
-        rows = list(csv.DictReader(f))
-    first, last = float(rows[0]["train_mse"]), float(rows[-1]["train_mse"])
-    assert last < 0.2 * first, (first, last)
 
 
 @pytest.mark.parametrize(

@@ -88,8 +88,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     for switch in ("mgca", "fusion", "contrastive"):
         if getattr(args, f"no_{switch}"):
             base["model"][switch] = False
-    if args.width is not None:
-        base["model"]["width"] = args.width
+    for key in ("width", "depth", "embed_dim"):
+        if getattr(args, key) is not None:
+            base["model"][key] = getattr(args, key)
     if args.pixel_mm is not None:
         base["preprocess"]["pixel_mm"] = args.pixel_mm
     if args.size is not None:
@@ -217,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fusion", action="store_true", help="ablation: no multi-scale attention fusion")
     p.add_argument("--no-contrastive", action="store_true", help="ablation: no prototype contrastive loss")
     p.add_argument("--no-augment", action="store_true")
-    p.add_argument("--width", type=int, help="model width (channels)")
+    p.add_argument("--width", type=int, help="model width (channels; default 152 = 2.96 M parameters)")
+    p.add_argument("--depth", type=int, help="hourglass depth (default 4)")
+    p.add_argument("--embed-dim", type=int, help="contrastive embedding size (default 64)")
     p.add_argument("--pixel-mm", type=float, help="input grid pixel size in mm")
     p.add_argument("--size", type=_size, help="input grid HxW in pixels, e.g. 256x192")
     p.add_argument("--threads", type=int)

@@ -109,6 +109,12 @@ def outputs_of(job: Job) -> list[Path]:
     return [job.out_dir / f"{job.stem}{suffix}" for suffix in OUTPUT_SUFFIXES]
 
 
+def _inside(volume: io.Volume, sag: SagittalImage, det: Detection) -> bool:
+    """A disc can only be reported inside the scanned field of view (not in the zero padding)."""
+    y, z = sag.pixel_to_voxel(np.array([det.row, det.col]))[1:]
+    return -0.5 <= y <= volume.shape[1] - 0.5 and -0.5 <= z <= volume.shape[2] - 0.5
+
+
 @torch.no_grad()
 def predict_volume(volume: io.Volume, ckpt: Checkpoint) -> Prediction:
     """Run the model on one volume and decode its discs."""
@@ -116,7 +122,7 @@ def predict_volume(volume: io.Volume, ckpt: Checkpoint) -> Prediction:
     image = torch.from_numpy(sag.image)[None, None]  # [1, 1, H, W]
     heat = ckpt.model(image).heatmaps[0].float().numpy()  # [V, H/4, W/4]
     values = discs.channel_values(ckpt.model_config.num_discs)
-    detections = decode_heatmaps(heat, values, stride=ckpt.stride, threshold=ckpt.threshold)
+    detections = [d for d in decode_heatmaps(heat, values, stride=ckpt.stride, threshold=ckpt.threshold) if _inside(volume, sag, d)]
     return Prediction(volume=volume, sagittal=sag, detections=detections, heatmaps=heat)
 
 

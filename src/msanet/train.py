@@ -48,7 +48,7 @@ from msanet.dataset import DiscDataset, items_from_subjects
 from msanet.decode import calibrate_threshold, decode_heatmaps
 from msanet.errors import ConfigError, DatasetError, InputNotFoundError, ModelError
 from msanet.fileio import atomic_path, ensure_dir, write_text
-from msanet.losses import PrototypeContrastiveLoss, heatmap_mse
+from msanet.losses import PrototypeContrastiveLoss, heatmap_mse, total_loss
 from msanet.metrics import aggregate, label_matched
 from msanet.model.msanet import MSANet, MSANetConfig
 from msanet.preprocess import PreprocessConfig
@@ -259,17 +259,6 @@ def _datasets(cfg: TrainConfig, run_dir: Path, d: Dist) -> tuple[DiscDataset, Di
     return train_set, val_set, splits
 
 
-def _loss(cfg: TrainConfig, contrastive: PrototypeContrastiveLoss | None, output, target) -> tuple[torch.Tensor, dict]:
-    mse = heatmap_mse(output, target)
-    parts = {"mse": float(mse.detach()), "contrastive": 0.0}
-    loss = mse
-    if contrastive is not None and output.embeddings is not None:
-        c = contrastive(output.embeddings, target)
-        loss = loss + cfg.lambda_contrastive * c
-        parts["contrastive"] = float(c.detach())
-    return loss, parts
-
-
 @torch.no_grad()
 def evaluate_heatmaps(model: torch.nn.Module, dataset: DiscDataset, cfg: TrainConfig, device: torch.device, threshold: float | None = None):
     """Validation: mean MSE, and per image decoded peaks vs ground truth in 2D mm.
@@ -417,7 +406,7 @@ def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest:
         for images, targets in bar:
             images, targets = images.to(d.device), targets.to(d.device)  # [B,1,H,W], [B,V,h,w]
             output = model(images)
-            loss, parts = _loss(cfg, contrastive, output, targets)
+            loss, parts = total_loss(output, targets, contrastive, cfg.lambda_contrastive)
             if not torch.isfinite(loss):
                 raise ConfigError(f"training diverged at epoch {epoch + 1} (loss {float(loss)}); lower --lr")
             optimizer.zero_grad(set_to_none=True)
@@ -429,6 +418,9 @@ def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest:
             sums["mse"] += parts["mse"]
             sums["contrastive"] += parts["contrastive"]
             bar.set_postfix(loss=f"{sums['loss'] / n:.4g}")
+        if d.world_size > 1:  # BatchNorm running stats are updated locally after DDP's broadcast: take rank 0's
+            for buffer in model.module.buffers():
+                dist.broadcast(buffer, src=0)
         if d.main:
             raw = model.module if isinstance(model, DistributedDataParallel) else model
             val_loss, val_metrics, candidates = evaluate_heatmaps(raw, val_set, cfg, d.device)

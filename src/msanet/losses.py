@@ -1,0 +1,81 @@
+"""Losses of MSA-Net: heatmap MSE over all outputs + lambda * prototype contrastive loss.
+
+- ``heatmap_mse``: mean of the MSE of every intermediate stack head and of the final heatmap
+  against the same target, i.e. (sum over N + 1 outputs) / (N + 1).
+- ``PrototypeContrastiveLoss``: pixel embeddings are labelled from the target heatmaps (disc k
+  where channel k is the largest and >= ``fg_threshold``, else background). Up to
+  ``max_pixels_per_class`` pixels per class are sampled (torch's global RNG, so seeded runs are
+  deterministic). Prototype of each class present = L2-normalised mean of its (L2-normalised)
+  embeddings over the batch. Per pixel: cross-entropy over cosine similarities to all present
+  prototypes divided by ``tau``, positive = own class. Separation: ``beta`` * mean cosine
+  similarity over ordered pairs of distinct present prototypes, clamped at 0 (only similar
+  prototypes are pushed apart). Fewer than two classes present -> 0 (with a graph).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def heatmap_mse(output, target: torch.Tensor) -> torch.Tensor:
+    """Mean MSE over the intermediate heatmaps and the final heatmap. target: [B, V, h, w]."""
+    outputs = list(output.stack_heatmaps) + [output.heatmaps]
+    return sum(F.mse_loss(o, target) for o in outputs) / len(outputs)
+
+
+def pixel_classes(target: torch.Tensor, fg_threshold: float) -> torch.Tensor:
+    """Class of every pixel from target heatmaps [B, V, h, w] -> [B, h, w] long: 0 = background, k+1 = disc channel k."""
+    peak, channel = target.max(dim=1)
+    return torch.where(peak >= fg_threshold, channel + 1, torch.zeros_like(channel))
+
+
+class PrototypeContrastiveLoss(nn.Module):
+    def __init__(self, tau: float = 0.1, beta: float = 0.1, fg_threshold: float = 0.5, max_pixels_per_class: int = 64) -> None:
+        super().__init__()
+        if not tau > 0:
+            raise ValueError(f"tau={tau} must be > 0")
+        if beta < 0:
+            raise ValueError(f"beta={beta} must be >= 0")
+        if not 0 < fg_threshold <= 1:
+            raise ValueError(f"fg_threshold={fg_threshold} must be in (0, 1]")
+        if max_pixels_per_class < 1:
+            raise ValueError(f"max_pixels_per_class={max_pixels_per_class} must be >= 1")
+        self.tau, self.beta, self.fg_threshold, self.max_pixels = tau, beta, fg_threshold, max_pixels_per_class
+
+    def forward(self, embeddings: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """embeddings [B, E, h, w], target [B, V, h, w] -> scalar."""
+        emb = F.normalize(embeddings.permute(0, 2, 3, 1).reshape(-1, embeddings.shape[1]), dim=1)  # [B*h*w, E]
+        labels = pixel_classes(target, self.fg_threshold).reshape(-1)  # [B*h*w]
+        picked, picked_labels, prototypes = [], [], []
+        for cls in torch.unique(labels):  # sorted
+            idx = torch.nonzero(labels == cls).squeeze(1)
+            if idx.numel() > self.max_pixels:
+                idx = idx[torch.randperm(idx.numel(), device=idx.device)[: self.max_pixels]]
+            picked.append(emb[idx])
+            picked_labels.append(torch.full((idx.numel(),), len(prototypes), dtype=torch.long, device=emb.device))
+            prototypes.append(F.normalize(emb[labels == cls].mean(dim=0), dim=0))
+        if len(prototypes) < 2:
+            return embeddings.sum() * 0.0
+        protos = torch.stack(prototypes)  # [K, E]
+        pixels = torch.cat(picked)  # [P, E]
+        logits = pixels @ protos.T / self.tau  # [P, K]
+        loss = F.cross_entropy(logits, torch.cat(picked_labels))
+        sim = protos @ protos.T  # [K, K]
+        off_diag = ~torch.eye(len(prototypes), dtype=torch.bool, device=sim.device)
+        return loss + self.beta * sim[off_diag].clamp(min=0).mean()
+
+
+def total_loss(output, target: torch.Tensor, contrastive: PrototypeContrastiveLoss | None = None, lambda_contrastive: float = 0.1) -> tuple[torch.Tensor, dict]:
+    """MSE over all heatmap outputs + lambda * contrastive (when embeddings are present).
+
+    Returns (loss, {'mse': float, 'contrastive': float}).
+    """
+    mse = heatmap_mse(output, target)
+    parts = {"mse": float(mse.detach()), "contrastive": 0.0}
+    if contrastive is None or output.embeddings is None:
+        return mse, parts
+    c = contrastive(output.embeddings, target)
+    parts["contrastive"] = float(c.detach())
+    return mse + lambda_contrastive * c, parts

@@ -1,0 +1,73 @@
+"""Multi-scale Gaussian Context Attention (M-GCA).
+
+Two parallel paths on the input feature map ``x`` ([B, C, H, W]):
+  local:  3x3 convolution;
+  global: 7x7 convolution (depthwise 7x7 followed by a pointwise 1x1, i.e. a separable 7x7,
+          to keep the large-kernel path affordable on a CPU).
+Each path is re-weighted channel-wise by a Gaussian context excitation:
+  s = GAP(path)                         # [B, C]
+  z = (s - mean_c(s)) / (std_c(s) + eps) # per-sample standardisation over channels
+  g = exp(-z^2 / (2 c^2))                # c = 1.0, or learnable (kept positive via softplus)
+  path <- path * g
+The paths are fused by an adaptive gate computed from the input, per channel:
+  alpha = sigmoid(W_a GAP(x) + b_a)      # [B, C, 1, 1]
+  out = x + alpha * local + (1 - alpha) * global   (residual connection)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def gaussian_excitation(pooled: torch.Tensor, c: torch.Tensor | float, eps: float = 1e-5) -> torch.Tensor:
+    """Per-sample standardise ``pooled`` [B, C] over channels and return exp(-z^2 / (2 c^2)) [B, C]."""
+    z = (pooled - pooled.mean(dim=1, keepdim=True)) / (pooled.std(dim=1, keepdim=True, unbiased=False) + eps)
+    return torch.exp(-(z**2) / (2 * c**2))
+
+
+class GaussianContext(nn.Module):
+    """Channel re-weighting of one path by its Gaussian context excitation. Shape-preserving."""
+
+    def __init__(self, c: float = 1.0, learnable_c: bool = False) -> None:
+        super().__init__()
+        if not c > 0:
+            raise ValueError(f"gca_c={c} must be > 0")
+        self.learnable_c = learnable_c
+        if learnable_c:  # c = softplus(raw) keeps c > 0; raw initialised so that c starts at the given value
+            self.raw_c = nn.Parameter(torch.tensor(math.log(math.expm1(c))))
+        else:
+            self.register_buffer("fixed_c", torch.tensor(float(c)))
+
+    @property
+    def c(self) -> torch.Tensor:
+        return F.softplus(self.raw_c) if self.learnable_c else self.fixed_c
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g = gaussian_excitation(x.mean(dim=(2, 3)), self.c)  # [B, C]
+        return x * g[:, :, None, None]
+
+
+class MGCA(nn.Module):
+    """M-GCA module: ``[B, C, H, W] -> [B, C, H, W]`` (see module docstring)."""
+
+    def __init__(self, channels: int, c: float = 1.0, learnable_c: bool = False) -> None:
+        super().__init__()
+        self.local_conv = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
+        self.global_conv = nn.Sequential(
+            nn.Conv2d(channels, channels, 7, padding=3, groups=channels, bias=False),
+            nn.Conv2d(channels, channels, 1, bias=False),
+            nn.BatchNorm2d(channels),
+        )
+        self.local_gca = GaussianContext(c, learnable_c)
+        self.global_gca = GaussianContext(c, learnable_c)
+        self.gate = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        local = self.local_gca(self.local_conv(x))  # [B, C, H, W]
+        glob = self.global_gca(self.global_conv(x))  # [B, C, H, W]
+        alpha = torch.sigmoid(self.gate(x.mean(dim=(2, 3), keepdim=True)))  # [B, C, 1, 1]
+        return x + alpha * local + (1 - alpha) * glob

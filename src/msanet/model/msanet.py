@@ -1,0 +1,175 @@
+"""MSA-Net: stacked hourglass + M-GCA + multi-scale attention fusion (+ contrastive embeddings).
+
+Forward pass (N stacks, default 2)::
+
+    x [B, 1, H, W]
+    stem                       -> latent [B, C, H/4, W/4], shallow [B, 128, H/4, W/4]
+    for each stack i:
+        hourglass -> residual -> 1x1 conv -> M-GCA (if mgca)     -> features_i [B, C, H/4, W/4]
+        head (1x1)                                              -> heatmaps_i [B, V, H/4, W/4]
+        latent += remap(features_i) + remap(heatmaps_i)   (re-injection, all but the last stack)
+    fusion (if fusion): sigmoid(1x1 conv(concat(features_1..N, heatmaps_1..N)))   -> final [B, V, H/4, W/4]
+    else: final = heatmaps_N
+    embeddings (if contrastive, when training): 1x1 projections of concat(shallow, features_1..N) -> [B, E, H/4, W/4]
+
+With mgca, fusion and contrastive all off it is the plain stacked-hourglass pose-estimation baseline.
+The default width (152) gives 2.968 M trainable parameters (the paper's figure).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from msanet.model.blocks import ConvBNReLU, Hourglass, Residual, Stem
+from msanet.model.mgca import MGCA
+
+STRIDE = 4
+
+
+@dataclass(frozen=True)
+class MSANetConfig:
+    """Architecture of MSA-Net. Every switch changes the architecture (see module docstring)."""
+
+    in_channels: int = 1
+    num_discs: int = 11
+    width: int = 152
+    num_stacks: int = 2
+    depth: int = 4
+    mgca: bool = True
+    fusion: bool = True
+    contrastive: bool = True
+    gca_c: float = 1.0
+    learnable_c: bool = False
+    embed_dim: int = 64
+
+    def __post_init__(self) -> None:
+        for name in ("in_channels", "num_discs", "width", "num_stacks", "depth", "embed_dim"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive integer")
+        if self.num_discs > 24:
+            raise ValueError(f"num_discs={self.num_discs} must be <= 24 (SCT values 2..25)")
+        if not (isinstance(self.gca_c, (int, float)) and self.gca_c > 0):
+            raise ValueError(f"gca_c={self.gca_c!r} must be > 0")
+        for name in ("mgca", "fusion", "contrastive", "learnable_c"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}={getattr(self, name)!r} must be true or false")
+
+    @property
+    def size_unit(self) -> int:
+        """Input height and width must be multiples of this."""
+        return STRIDE * 2**self.depth
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "MSANetConfig":
+        unknown = sorted(set(d) - {f.name for f in fields(cls)})
+        if unknown:
+            raise ValueError(f"unknown model config keys: {', '.join(unknown)}")
+        return cls(**d)
+
+
+class MSANetOutput(NamedTuple):
+    heatmaps: torch.Tensor  # [B, V, H/4, W/4] final
+    stack_heatmaps: list[torch.Tensor]  # N x [B, V, H/4, W/4] intermediate (supervised)
+    embeddings: torch.Tensor | None  # [B, E, H/4, W/4] or None
+
+
+class Stack(nn.Module):
+    """One hourglass stack: hourglass -> residual -> 1x1 conv -> optional M-GCA -> heatmap head."""
+
+    def __init__(self, cfg: MSANetConfig) -> None:
+        super().__init__()
+        c = cfg.width
+        self.hourglass = Hourglass(cfg.depth, c)
+        self.residual = Residual(c, c)
+        self.conv = ConvBNReLU(c, c, 1)
+        self.mgca = MGCA(c, cfg.gca_c, cfg.learnable_c) if cfg.mgca else None
+        self.head = nn.Conv2d(c, cfg.num_discs, 1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y = self.conv(self.residual(self.hourglass(x)))  # [B, C, h, w]
+        if self.mgca is not None:
+            y = self.mgca(y)
+        return y, self.head(y)  # features [B, C, h, w], heatmaps [B, V, h, w]
+
+
+class MSANet(nn.Module):
+    def __init__(self, cfg: MSANetConfig) -> None:
+        super().__init__()
+        if not isinstance(cfg, MSANetConfig):
+            raise ValueError(f"cfg must be an MSANetConfig, got {type(cfg).__name__}")
+        self.cfg = cfg
+        c, v = cfg.width, cfg.num_discs
+        self.stem = Stem(cfg.in_channels, c)
+        self.stacks = nn.ModuleList(Stack(cfg) for _ in range(cfg.num_stacks))
+        self.remap_features = nn.ModuleList(nn.Conv2d(c, c, 1) for _ in range(cfg.num_stacks - 1))
+        self.remap_heatmaps = nn.ModuleList(nn.Conv2d(v, c, 1) for _ in range(cfg.num_stacks - 1))
+        self.fusion = nn.Conv2d(cfg.num_stacks * (c + v), v, 1) if cfg.fusion else None
+        if cfg.contrastive:
+            self.projection = nn.Sequential(
+                ConvBNReLU(self.stem.shallow_channels + cfg.num_stacks * c, cfg.embed_dim, 1),
+                nn.Conv2d(cfg.embed_dim, cfg.embed_dim, 1),
+            )
+        else:
+            self.projection = None
+
+    def forward(self, x: torch.Tensor, return_embeddings: bool | None = None) -> MSANetOutput:
+        if x.ndim != 4 or x.shape[1] != self.cfg.in_channels:
+            raise ValueError(f"input shape {tuple(x.shape)} must be [B, {self.cfg.in_channels}, H, W]")
+        unit = self.cfg.size_unit
+        if x.shape[2] % unit or x.shape[3] % unit:
+            raise ValueError(f"input size {x.shape[2]}x{x.shape[3]} must be divisible by {unit}")
+        latent, shallow = self.stem(x)  # [B, C, H/4, W/4], [B, 128, H/4, W/4]
+        features, heatmaps = [], []
+        for i, stack in enumerate(self.stacks):
+            y, h = stack(latent)
+            features.append(y)
+            heatmaps.append(h)
+            if i < len(self.stacks) - 1:
+                latent = latent + self.remap_features[i](y) + self.remap_heatmaps[i](h)
+        if self.fusion is not None:
+            final = torch.sigmoid(self.fusion(torch.cat(features + heatmaps, dim=1)))  # [B, V, H/4, W/4]
+        else:
+            final = heatmaps[-1]
+        if return_embeddings is None:
+            return_embeddings = self.training
+        embeddings = None
+        if return_embeddings and self.projection is not None:
+            embeddings = self.projection(torch.cat([shallow, *features], dim=1))  # [B, E, H/4, W/4]
+        return MSANetOutput(final, heatmaps, embeddings)
+
+
+class HeatmapOnly(nn.Module):
+    """Wrapper returning only the final heatmaps tensor (for ONNX export / tracing)."""
+
+    def __init__(self, model: MSANet) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x, return_embeddings=False).heatmaps
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def count_flops(model: MSANet, height: int, width: int) -> int:
+    """FLOPs of one forward pass at batch 1 in eval mode (torch's FlopCounterMode: 2 per MAC)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    was_training = model.training
+    model.eval()
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), counter:
+        model(torch.zeros(1, model.cfg.in_channels, height, width))
+    model.train(was_training)
+    return int(counter.get_total_flops())

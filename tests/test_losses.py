@@ -1,0 +1,81 @@
+import math
+
+import pytest
+import torch
+
+from msanet.losses import PrototypeContrastiveLoss, heatmap_mse, pixel_classes, total_loss
+from msanet.model.msanet import MSANetOutput
+
+
+def _out(final, stacks, emb=None):
+    return MSANetOutput(final, stacks, emb)
+
+
+def test_heatmap_mse_averages_all_outputs_by_hand():
+    target = torch.zeros(1, 1, 1, 2)
+    out = _out(torch.tensor([[[[1.0, 0.0]]]]), [torch.tensor([[[[0.0, 0.0]]]]), torch.tensor([[[[2.0, 2.0]]]])])
+    # MSEs: final 0.5, stack1 0, stack2 4 -> mean 1.5
+    assert heatmap_mse(out, target).item() == pytest.approx(1.5)
+
+
+def test_pixel_classes():
+    target = torch.tensor([[[[0.9, 0.2, 0.0]], [[0.1, 0.6, 0.4]]]])  # [1, 2, 1, 3]
+    assert pixel_classes(target, 0.5).tolist() == [[[1, 2, 0]]]
+
+
+def test_contrastive_by_hand_two_classes():
+    """Two pixels, orthogonal embeddings, one per class: prototypes are the embeddings themselves."""
+    emb = torch.tensor([[[[1.0, 0.0]], [[0.0, 1.0]]]])  # [1, E=2, 1, 2]: pixel0 = (1,0), pixel1 = (0,1)
+    target = torch.tensor([[[[1.0, 0.0]]]])  # [1, V=1, 1, 2]: pixel0 disc, pixel1 background
+    tau, beta = 0.5, 0.3
+    loss = PrototypeContrastiveLoss(tau=tau, beta=beta)(emb, target)
+    # each pixel: logits (1/tau, 0) for its own class first -> CE = log(1 + exp(-1/tau)); prototypes orthogonal -> sep 0
+    assert loss.item() == pytest.approx(math.log(1 + math.exp(-1 / tau)), rel=1e-5)
+
+
+def test_separation_term_by_hand():
+    """Prototypes at 60 degrees: cosine 0.5 -> separation = beta * 0.5 on top of the CE."""
+    e1, e2 = (1.0, 0.0), (0.5, math.sqrt(3) / 2)
+    emb = torch.tensor([[[[e1[0], e2[0]]], [[e1[1], e2[1]]]]])
+    target = torch.tensor([[[[1.0, 0.0]]]])
+    tau, beta = 1.0, 0.4
+    ce = math.log(1 + math.exp(0.5 - 1.0))  # logits (1, 0.5) with own class first
+    loss = PrototypeContrastiveLoss(tau=tau, beta=beta)(emb, target)
+    assert loss.item() == pytest.approx(ce + beta * 0.5, rel=1e-5)
+
+
+def test_single_class_gives_zero_with_graph():
+    emb = torch.rand(1, 4, 3, 3, requires_grad=True)
+    loss = PrototypeContrastiveLoss()(emb, torch.zeros(1, 2, 3, 3))
+    assert loss.item() == 0.0
+    loss.backward()
+    assert emb.grad is not None
+
+
+def test_sampling_caps_pixels_and_is_seeded():
+    emb, target = torch.rand(2, 4, 8, 8), torch.zeros(2, 2, 8, 8)
+    target[:, 0, 2:4, 2:4] = 1.0
+    loss_fn = PrototypeContrastiveLoss(max_pixels_per_class=5)
+    torch.manual_seed(1)
+    a = loss_fn(emb, target)
+    torch.manual_seed(1)
+    assert loss_fn(emb, target).item() == a.item()
+
+
+def test_total_loss_weights_contrastive():
+    target = torch.zeros(1, 1, 1, 2)
+    target[0, 0, 0, 0] = 1.0
+    emb = torch.tensor([[[[1.0, 0.0]], [[0.0, 1.0]]]])
+    out = _out(torch.zeros(1, 1, 1, 2), [torch.zeros(1, 1, 1, 2)], emb)
+    fn = PrototypeContrastiveLoss(tau=0.5, beta=0.0)
+    loss, parts = total_loss(out, target, fn, lambda_contrastive=0.1)
+    assert parts["mse"] == pytest.approx(0.5)
+    assert loss.item() == pytest.approx(0.5 + 0.1 * parts["contrastive"], rel=1e-6)
+    loss2, parts2 = total_loss(out._replace(embeddings=None), target, fn)
+    assert parts2["contrastive"] == 0.0 and loss2.item() == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("kwargs", [dict(tau=0), dict(beta=-1), dict(fg_threshold=0), dict(max_pixels_per_class=0)])
+def test_invalid_arguments(kwargs):
+    with pytest.raises(ValueError, match=list(kwargs)[0]):
+        PrototypeContrastiveLoss(**kwargs)

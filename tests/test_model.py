@@ -1,0 +1,123 @@
+import numpy as np
+import pytest
+import torch
+
+from msanet.decode import decode_heatmaps
+from msanet.heatmaps import make_heatmaps
+from msanet.losses import PrototypeContrastiveLoss, total_loss
+from msanet.model.mgca import MGCA
+from msanet.model.msanet import MSANet, MSANetConfig, count_flops, count_parameters
+
+TINY = dict(width=16, depth=2, embed_dim=8)
+
+
+@pytest.mark.parametrize(
+    "kwargs, input_shape, heatmap_shape, has_embeddings",
+    [
+        (dict(TINY), (2, 1, 64, 64), (2, 11, 16, 16), True),
+        (dict(TINY, num_discs=5), (1, 1, 64, 32), (1, 5, 16, 8), True),
+        (dict(TINY, mgca=False, fusion=False, contrastive=False), (2, 1, 32, 64), (2, 11, 8, 16), False),
+        (dict(TINY, num_stacks=1), (2, 1, 64, 64), (2, 11, 16, 16), True),
+        (dict(TINY, num_stacks=3, depth=3, learnable_c=True), (1, 1, 64, 64), (1, 11, 16, 16), True),
+        (dict(TINY, in_channels=2), (1, 2, 32, 32), (1, 11, 8, 8), True),
+    ],
+)
+def test_output_shapes(kwargs, input_shape, heatmap_shape, has_embeddings):
+    cfg = MSANetConfig(**kwargs)
+    out = MSANet(cfg).train()(torch.rand(*input_shape))
+    assert out.heatmaps.shape == heatmap_shape
+    assert len(out.stack_heatmaps) == cfg.num_stacks and all(h.shape == heatmap_shape for h in out.stack_heatmaps)
+    assert (out.embeddings is not None) == has_embeddings
+    if has_embeddings:
+        assert out.embeddings.shape == (heatmap_shape[0], cfg.embed_dim, *heatmap_shape[2:])
+
+
+def test_default_model_has_the_papers_parameter_count():
+    n = count_parameters(MSANet(MSANetConfig()))
+    assert abs(n - 2.96e6) <= 0.05 * 2.96e6, n
+
+
+def test_switches_change_the_architecture_as_stated():
+    full = MSANet(MSANetConfig(**TINY))
+    assert sum(isinstance(m, MGCA) for m in full.modules()) == 2
+    assert full.fusion is not None and full.projection is not None
+    no_mgca = MSANet(MSANetConfig(**TINY, mgca=False))
+    assert not any(isinstance(m, MGCA) for m in no_mgca.modules())
+    no_fusion = MSANet(MSANetConfig(**TINY, fusion=False)).eval()
+    assert no_fusion.fusion is None
+    with torch.no_grad():
+        out = no_fusion(torch.rand(1, 1, 32, 32))
+    assert torch.equal(out.heatmaps, out.stack_heatmaps[-1])  # final = last stack's head
+    fused = full.eval()(torch.rand(1, 1, 32, 32)).heatmaps
+    assert fused.min() >= 0 and fused.max() <= 1  # sigmoid of the fusion conv
+    no_con = MSANet(MSANetConfig(**TINY, contrastive=False)).train()
+    assert no_con.projection is None and no_con(torch.rand(1, 1, 32, 32)).embeddings is None
+    baseline = MSANet(MSANetConfig(**TINY, mgca=False, fusion=False, contrastive=False))
+    assert count_parameters(baseline) < count_parameters(no_mgca) < count_parameters(full)
+
+
+def test_embeddings_only_when_training_by_default():
+    model = MSANet(MSANetConfig(**TINY))
+    assert model.train()(torch.rand(1, 1, 32, 32)).embeddings is not None
+    assert model.eval()(torch.rand(1, 1, 32, 32)).embeddings is None
+
+
+def test_every_parameter_receives_a_gradient():
+    torch.manual_seed(0)
+    model = MSANet(MSANetConfig(**TINY, learnable_c=True)).train()
+    target = torch.zeros(2, 11, 16, 16)
+    target[:, 1, 4, 5] = 1.0
+    target[:, 3, 10, 6] = 1.0
+    out = model(torch.rand(2, 1, 64, 64))
+    loss, _ = total_loss(out, target, PrototypeContrastiveLoss(max_pixels_per_class=8))
+    loss.backward()
+    missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
+    assert not missing, missing
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [(dict(width=0), "width=0"), (dict(num_discs=30), "num_discs=30"), (dict(gca_c=0.0), "gca_c=0.0"), (dict(mgca="yes"), "mgca='yes'")],
+)
+def test_invalid_config_raises(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        MSANetConfig(**kwargs)
+
+
+def test_bad_input_size_and_unknown_keys():
+    with pytest.raises(ValueError, match="divisible by 16"):
+        MSANet(MSANetConfig(**TINY))(torch.rand(1, 1, 40, 32))
+    with pytest.raises(ValueError, match="unknown model config keys: colour"):
+        MSANetConfig.from_dict({"width": 8, "colour": 1})
+
+
+def test_flops_scale_with_pixels():
+    model = MSANet(MSANetConfig(**TINY))
+    assert count_flops(model, 64, 64) == pytest.approx(2 * count_flops(model, 64, 32), rel=0.01)
+
+
+def test_tiny_model_overfits_two_discs():
+    """60 Adam steps on one image: both discs are decoded within one output pixel; the absent disc is not."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    image = 0.2 * rng.random((64, 64)).astype(np.float32)
+    points = {3: np.array([20.0, 30.0]), 4: np.array([40.0, 33.0])}
+    for r, c in points.values():
+        image[int(r) - 2 : int(r) + 3, int(c) - 6 : int(c)] += 0.7
+    target = torch.from_numpy(make_heatmaps(points, (2, 3, 4), (64, 64), 4, 6.0, 1.0))[None].repeat(2, 1, 1, 1)
+    x = torch.from_numpy(image)[None, None].repeat(2, 1, 1, 1)
+    model = MSANet(MSANetConfig(**TINY, num_discs=3))
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    contrastive = PrototypeContrastiveLoss()
+    for _ in range(60):
+        loss, parts = total_loss(model(x), target, contrastive)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert parts["mse"] < 0.01
+    with torch.no_grad():
+        heat = model.eval()(x[:1]).heatmaps[0].numpy()
+    found = {d.value: np.array([d.row, d.col]) for d in decode_heatmaps(heat, (2, 3, 4), threshold=0.3)}
+    assert set(found) == {3, 4}
+    for value, p in points.items():
+        assert np.linalg.norm(found[value] - p) <= 4.0
