@@ -54,12 +54,13 @@ def label_array(shape, labels):
     return out
 
 
-def make_bids(root: Path, subjects=("sub-aaa01", "sub-aaa02", "sub-bbb01"), naming="current", sites=True, contrasts=("T1w", "T2w")):
+def make_bids(root: Path, subjects=("sub-aaa01", "sub-aaa02", "sub-bbb01"), naming="current", sites=True, contrasts=("T1w", "T2w"),
+              shape=(9, 40, 30), disc_rows=(8, 16, 24, 32)):
     """A tiny Spine-Generic-style data set; returns root."""
     suffix = {"current": "_label-discs_dlabel", "old": "_labels-disc-manual"}[naming]
     for i, sid in enumerate(subjects):
         for contrast in contrasts:
-            data, labels = canonical_phantom(seed=i)
+            data, labels = canonical_phantom(shape=shape, seed=i, disc_rows=disc_rows)
             aff = canonical_affine()
             save_canonical(data, aff, root / sid / "anat" / f"{sid}_{contrast}.nii.gz", "RPI")
             save_canonical(label_array(data.shape, labels), aff,
@@ -85,17 +86,20 @@ def tiny_train_config(bids_root, out, cache, **overrides):
     model = overrides.pop("model", None) or MSANetConfig(width=8, depth=2, embed_dim=8)
     return TrainConfig(
         bids=str(bids_root), out=str(out), cache_dir=str(cache), epochs=overrides.pop("epochs", 2), batch_size=2, threads=1,
-        sigma_mm=4.0, model=model, preprocess=PreprocessConfig(pixel_mm=1.0, height=48, width=32, slab_mm=1.0), **overrides,
+        sigma_mm=4.0, model=model, preprocess=PreprocessConfig(pixel_mm=1.0, height=overrides.pop("height", 48), width=32, slab_mm=1.0),
+        **overrides,
     )
 
 
 @pytest.fixture(scope="session")
 def trained_tiny(tmp_path_factory):
     """A tiny model trained for a few epochs on a tiny BIDS set (shared by predict/evaluate/report tests)."""
+    from msanet.model.msanet import MSANetConfig
     from msanet.train import train
 
     root = tmp_path_factory.mktemp("trained")
-    bids_root = make_bids(root / "bids", subjects=tuple(f"sub-s{i:02d}" for i in range(1, 7)))
-    cfg = tiny_train_config(bids_root, root / "run", root / "cache", epochs=12, augment=False, lr=3e-3)
+    bids_root = make_bids(root / "bids", subjects=tuple(f"sub-s{i:02d}" for i in range(1, 7)), shape=(9, 60, 30), disc_rows=(10, 22, 34, 46))
+    cfg = tiny_train_config(bids_root, root / "run", root / "cache", epochs=40, augment=False, lr=5e-3, height=64,
+                            model=MSANetConfig(width=16, depth=2, embed_dim=8))
     train(cfg, progress=False)
     return {"bids": bids_root, "run": root / "run", "cfg": cfg}

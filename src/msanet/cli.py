@@ -151,6 +151,16 @@ def _value_range(text: str) -> tuple[int, int]:
     return lo, hi
 
 
+def cmd_synth(args: argparse.Namespace) -> int:
+    from msanet.synth import LR_EXTENT_MM, generate_dataset
+
+    summary = generate_dataset(args.output, args.subjects, args.seed, domain_random=args.domain_random, n_sites=args.sites,
+                               workers=args.workers, label_naming=args.label_naming, overwrite=args.overwrite, progress=not args.quiet)
+    print(f"wrote {summary['subjects']} subjects x 2 contrasts from {summary['sites']} sites to {summary['root']} "
+          f"({summary['bytes'] / 1e6:.1f} MB; {LR_EXTENT_MM:g} mm left-right slab)")
+    return 0
+
+
 def _size(text: str) -> tuple[int, int]:
     try:
         h, w = (int(v) for v in text.lower().split("x"))
@@ -188,6 +198,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace an existing PNG")
     p.add_argument("--max-voxels", type=int, default=200_000_000)
     p.set_defaults(func=cmd_show)
+
+    p = sub.add_parser("synth", help="write a synthetic Spine-Generic-like BIDS data set (T1w + T2w + disc labels)")
+    p.add_argument("output", help="output folder (must be empty, or the same command's unfinished output)")
+    p.add_argument("--subjects", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sites", type=int, default=42, help="number of Spine Generic sites used (default: %(default)s)")
+    p.add_argument("--domain-random", action="store_true", help="random tissue intensities (contrast-agnostic training data)")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count, at most 4)")
+    p.add_argument("--label-naming", choices=["current", "old"], default="current",
+                   help="_label-discs_dlabel (current) or _labels-disc-manual (older Spine Generic releases)")
+    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=cmd_synth)
 
     p = sub.add_parser("split", help="deterministic train/val/test split of a BIDS data set (JSON)")
     p.add_argument("bids")

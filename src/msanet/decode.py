@@ -1,19 +1,35 @@
 """Heatmaps -> disc detections: peaks, sub-pixel refinement, confidence, anatomical order.
 
-Per channel (one disc), up to ``max_candidates`` local maxima (3x3 neighbourhood) are candidates.
-Each is refined to sub-pixel precision by fitting a parabola to the LOG of the heatmap along each
-axis through the peak and its two neighbours: exact for a Gaussian peak. Confidence = peak height.
+Pure numpy/scipy (no torch). Coordinates follow docs/design.md: heatmaps live on the output grid
+(stride ``s``), detections are reported in INPUT pixel coordinates ``(row, col)`` via
+``heatmaps.output_to_input_px``.
 
-Anatomical order: disc values must increase caudally (row increases with value, head at the top).
-Among the candidates with confidence >= threshold, at most one per channel is kept, choosing the set
-that maximises the summed confidence subject to strictly increasing rows with at least
-``min_separation_px`` input pixels between consecutive discs (dynamic programming). So out-of-order
-peaks and duplicates (two channels peaking at the same place) are resolved in favour of the more
-confident consistent chain, never silently kept.
+1. **Candidates** (``channel_candidates``): per channel, the local maxima of the heatmap (3x3
+   neighbourhood, height > 0), highest first; a maximum closer than ``NMS_RADIUS`` output pixels
+   (Chebyshev) to a higher (or equal, earlier in row-major order) kept one is dropped, so plateaus
+   give one candidate. At most ``max_candidates`` per channel.
+2. **Sub-pixel refinement** (``refine_peak``): on each axis, a parabola is fitted to the LOG of the
+   heatmap at the peak pixel and its two neighbours; the vertex is the sub-pixel offset (clipped to
+   +-0.5 px; 0 at the border or when the log-profile is not concave). A Gaussian is a parabola in
+   log space, so the centre of a Gaussian peak is recovered exactly (tests: < 0.01 output px).
+3. **Confidence** = refined peak height (the fitted log-parabolas evaluated at the refined offset,
+   i.e. the height of the underlying Gaussian, independent of where its centre falls between
+   pixels; never below the pixel value), clipped to [0, 1]. A candidate is kept only when
+   ``confidence >= threshold`` (and > 0).
+4. **Anatomical order**: disc values increase caudally (row increases with value; head at the top).
+   Among the kept candidates, the decoder returns the chain that **maximises the summed confidence**
+   subject to: at most one candidate per disc value, and for consecutive discs of the chain (in
+   value order) the row of the larger value is at least ``min_separation_px`` input pixels (and
+   strictly) below the row of the smaller one. Dynamic programming over candidates sorted by value
+   (O(N^2), N <= V * max_candidates). Out-of-order peaks and duplicates (two channels peaking at the
+   same place) are therefore resolved in favour of the more confident consistent chain, never kept
+   together. Ties between equally good chains go to the one found first (candidates visited in
+   value order, then height order).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,39 +38,75 @@ from scipy import ndimage
 
 from msanet.heatmaps import output_to_input_px
 
+NMS_RADIUS = 2  # output pixels: a second candidate of a channel must be a distinct peak
+_LOG_EPS = 1e-12  # heights below this are treated as this value in the log fit
+
 
 @dataclass(frozen=True)
 class Detection:
-    value: int  # SCT disc value
-    row: float  # input-pixel coordinates
+    """One decoded disc: SCT ``value``, ``(row, col)`` in input pixels, ``confidence`` in [0, 1]."""
+
+    value: int
+    row: float
     col: float
     confidence: float
 
 
-def _refine(hm: np.ndarray, r: int, c: int, eps: float = 1e-6) -> tuple[float, float]:
-    """Sub-pixel offset of the peak at (r, c): vertex of a parabola through log-values on each axis."""
-    offsets = []
+def refine_peak(hm: np.ndarray, r: int, c: int) -> tuple[float, float, float]:
+    """Sub-pixel peak of ``hm`` [h, w] around the integer maximum ``(r, c)``.
+
+    Returns ``(row, col, height)`` in output pixels: per axis, the vertex of the parabola through the
+    log-values at offsets -1, 0, +1 (offset clipped to [-0.5, 0.5]); ``height`` is exp of the peak
+    log-value plus both axes' parabola gains at the chosen offsets (exact for a Gaussian).
+    """
+    mid_val = float(hm[r, c])
+    log_mid = math.log(max(mid_val, _LOG_EPS))
+    offsets, gain = [0.0, 0.0], 0.0
     for axis, (i, n) in enumerate(((r, hm.shape[0]), (c, hm.shape[1]))):
         if i == 0 or i == n - 1:
-            offsets.append(0.0)
             continue
-        if axis == 0:
-            lo, mid, hi = hm[r - 1, c], hm[r, c], hm[r + 1, c]
-        else:
-            lo, mid, hi = hm[r, c - 1], hm[r, c], hm[r, c + 1]
-        lo, mid, hi = (np.log(max(float(v), eps)) for v in (lo, mid, hi))
-        denom = lo - 2 * mid + hi
-        offsets.append(float(np.clip(0.5 * (lo - hi) / denom, -0.5, 0.5)) if denom < 0 else 0.0)
-    return r + offsets[0], c + offsets[1]
+        lo_val, hi_val = (hm[r - 1, c], hm[r + 1, c]) if axis == 0 else (hm[r, c - 1], hm[r, c + 1])
+        lo, hi = (math.log(max(float(v), _LOG_EPS)) for v in (lo_val, hi_val))
+        a = (lo + hi - 2 * log_mid) / 2  # f(x) = log_mid + b x + a x^2
+        b = (hi - lo) / 2
+        if a >= 0:
+            continue
+        x = min(0.5, max(-0.5, -b / (2 * a)))
+        offsets[axis] = x
+        gain += b * x + a * x * x  # >= 0 because f is concave with its vertex on x's side
+    height = max(mid_val, math.exp(log_mid + gain))
+    return r + offsets[0], c + offsets[1], height
 
 
 def channel_candidates(hm: np.ndarray, max_candidates: int = 3) -> list[tuple[float, float, float]]:
-    """Local maxima of one heatmap [h, w] as (row, col, height) in output pixels, highest first."""
+    """Candidate peaks of one heatmap [h, w]: ``(row, col, height)`` in output pixels, highest first.
+
+    Local maxima (3x3) with height > 0, non-maximum-suppressed within ``NMS_RADIUS`` output pixels,
+    at most ``max_candidates``, each refined by ``refine_peak``.
+    """
+    hm = np.asarray(hm, dtype=np.float64)
     peaks = (hm == ndimage.maximum_filter(hm, size=3, mode="constant", cval=-np.inf)) & (hm > 0)
-    coords = np.argwhere(peaks)
+    coords = np.argwhere(peaks)  # row-major order
     heights = hm[peaks]
-    order = np.argsort(-heights, kind="stable")[:max_candidates]
-    return [(*_refine(hm, int(coords[i][0]), int(coords[i][1])), float(heights[i])) for i in order]
+    kept: list[np.ndarray] = []
+    for i in np.argsort(-heights, kind="stable"):
+        if len(kept) == max_candidates:
+            break
+        if all(np.abs(coords[i] - k).max() > NMS_RADIUS for k in kept):
+            kept.append(coords[i])
+    return [refine_peak(hm, int(r), int(c)) for r, c in kept]
+
+
+def _check_values(values: Sequence[int], n_channels: int) -> tuple[int, ...]:
+    values = tuple(values)
+    if len(values) != n_channels:
+        raise ValueError(f"len(values)={len(values)} does not match the {n_channels} heatmap channels")
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise ValueError(f"disc value {v!r} in values is not an integer")
+    if len(set(values)) != len(values):
+        raise ValueError(f"values={values} contains duplicates")
+    return tuple(int(v) for v in values)
 
 
 def decode_heatmaps(
@@ -65,44 +117,49 @@ def decode_heatmaps(
     min_separation_px: float | None = None,
     max_candidates: int = 3,
 ) -> list[Detection]:
-    """Decode heatmaps [V, h, w] into detections sorted by value (see module docstring).
+    """Decode heatmaps ``[V, h, w]`` (channel ``v`` = disc ``values[v]``) into detections sorted by value.
 
-    ``min_separation_px`` (input pixels) defaults to ``stride`` (one output pixel).
+    See the module docstring for the rule. ``min_separation_px`` (input pixels) is the least row gap
+    between consecutive discs of the chain; default ``stride`` (one output pixel).
+    Raises ValueError naming the bad argument.
     """
     heatmaps = np.asarray(heatmaps, dtype=np.float64)
     if heatmaps.ndim != 3:
         raise ValueError(f"heatmaps must be [V, h, w], got shape {heatmaps.shape}")
     if not np.isfinite(heatmaps).all():
         raise ValueError("heatmaps contain NaN or infinite values")
-    if len(values) != heatmaps.shape[0]:
-        raise ValueError(f"len(values)={len(values)} does not match {heatmaps.shape[0]} channels")
-    if stride < 1:
-        raise ValueError(f"stride={stride} must be >= 1")
-    if not 0 <= threshold <= 1:
-        raise ValueError(f"threshold={threshold} must be in [0, 1]")
+    values = _check_values(values, heatmaps.shape[0])
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"stride={stride!r} must be an integer >= 1")
+    if not (isinstance(threshold, (int, float, np.floating)) and 0 <= threshold <= 1):
+        raise ValueError(f"threshold={threshold!r} must be in [0, 1]")
     sep = float(stride if min_separation_px is None else min_separation_px)
-    cands: list[tuple[int, Detection]] = []  # (channel, detection), channel order
-    for ch, value in enumerate(values):
+    if not (math.isfinite(sep) and sep >= 0):
+        raise ValueError(f"min_separation_px={min_separation_px!r} must be finite and >= 0")
+    if isinstance(max_candidates, bool) or not isinstance(max_candidates, (int, np.integer)) or max_candidates < 1:
+        raise ValueError(f"max_candidates={max_candidates!r} must be an integer >= 1")
+
+    cands: list[Detection] = []  # sorted by value, then by height
+    for ch in sorted(range(len(values)), key=lambda k: values[k]):
         for r, c, h in channel_candidates(heatmaps[ch], max_candidates):
-            conf = float(np.clip(h, 0.0, 1.0))
+            conf = min(1.0, max(0.0, h))
             if conf >= threshold and conf > 0:
-                row, col = output_to_input_px(np.array([r, c]), stride)
-                cands.append((ch, Detection(int(value), float(row), float(col), conf)))
-    # DP over candidates in channel order: best chain ending at candidate i.
-    best = [0.0] * len(cands)
-    prev = [-1] * len(cands)
-    for i, (ch_i, d_i) in enumerate(cands):
-        best[i] = d_i.confidence
-        for j in range(i):
-            ch_j, d_j = cands[j]
-            if ch_j < ch_i and d_j.row + sep <= d_i.row and best[j] + d_i.confidence > best[i]:
-                best[i], prev[i] = best[j] + d_i.confidence, j
+                row, col = output_to_input_px(np.array([r, c]), int(stride))
+                cands.append(Detection(values[ch], float(row), float(col), conf))
     if not cands:
         return []
+    # best[i]: highest summed confidence of a valid chain ending with candidate i.
+    best = [d.confidence for d in cands]
+    prev = [-1] * len(cands)
+    for i, d_i in enumerate(cands):
+        for j in range(i):
+            d_j = cands[j]
+            if d_j.value < d_i.value and d_i.row > d_j.row and d_i.row - d_j.row >= sep and best[j] + d_i.confidence > best[i]:
+                best[i], prev[i] = best[j] + d_i.confidence, j
     i = int(np.argmax(best))
     chain = []
     while i >= 0:
-        chain.append(cands[i][1])
+        chain.append(cands[i])
         i = prev[i]
     return chain[::-1]
 
@@ -110,18 +167,23 @@ def decode_heatmaps(
 def calibrate_threshold(confidences: Sequence[float], correct: Sequence[bool]) -> float:
     """Confidence threshold minimising FN + FP on validation candidates.
 
-    A candidate kept (confidence >= t) counts as FP when not correct; a correct candidate dropped
-    counts as FN. Thresholds tried: 0, 1 and the midpoints between sorted distinct confidences.
-    Ties go to the highest threshold (fewest false positives). Empty input -> 0.5.
+    ``confidences[k]`` is a candidate's confidence (e.g. ``decode_heatmaps(..., threshold=0)``),
+    ``correct[k]`` whether it is a true detection. At threshold ``t`` a candidate is kept when
+    ``confidence >= t``: a kept wrong one is an FP, a dropped correct one an FN (ground-truth discs
+    never detected add the same FN to every ``t`` and are left out). Thresholds tried: 0, 1 and the
+    midpoints between consecutive distinct values of {0, 1, the confidences}.
+    Ties go to the HIGHEST threshold (fewest false positives). Empty input -> 0.5.
+    Raises ValueError for mismatched lengths or confidences outside [0, 1].
     """
-    conf = np.asarray(confidences, dtype=float)
-    ok = np.asarray(correct, dtype=bool)
+    conf = np.asarray(confidences, dtype=float).reshape(-1)
+    ok = np.asarray(correct, dtype=bool).reshape(-1)
     if conf.shape != ok.shape:
-        raise ValueError(f"{conf.shape[0]} confidences but {ok.shape[0]} correctness flags")
+        raise ValueError(f"{conf.size} confidences but {ok.size} correctness flags")
     if conf.size == 0:
         return 0.5
-    levels = np.unique(conf)
-    thresholds = np.concatenate([[0.0], (levels[:-1] + levels[1:]) / 2, [min(1.0, levels[-1] + 1e-6)]])
-    costs = [int(np.sum((conf >= t) & ~ok) + np.sum((conf < t) & ok)) for t in thresholds]
-    best = min(costs)
-    return float(max(t for t, c in zip(thresholds, costs) if c == best))
+    if not (np.isfinite(conf).all() and conf.min() >= 0 and conf.max() <= 1):
+        raise ValueError("confidences must be finite and in [0, 1]")
+    levels = np.unique(np.concatenate([[0.0, 1.0], conf]))
+    thresholds = np.unique(np.concatenate([[0.0, 1.0], (levels[:-1] + levels[1:]) / 2]))
+    costs = np.array([np.sum((conf >= t) & ~ok) + np.sum((conf < t) & ok) for t in thresholds])
+    return float(thresholds[costs == costs.min()].max())

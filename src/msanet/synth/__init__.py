@@ -1,0 +1,221 @@
+"""Synthetic Spine-Generic-like data sets: ``msanet synth OUT --subjects N --seed S``.
+
+Each subject is ONE sampled anatomy (``anatomy.py``) imaged twice, as T1w (1 mm iso, MPRAGE-like)
+and T2w (0.8 mm iso, SPACE-like) on the same world frame, with site-specific scanner styles,
+voxel sizes and storage orientations (``contrast.py``). Written in the Spine Generic BIDS layout::
+
+    participants.tsv, participants.json, dataset_description.json, README
+    sub-<site>NN/anat/sub-<site>NN_{T1w,T2w}.nii.gz (+ .json sidecars)
+    derivatives/labels/sub-<site>NN/anat/sub-<site>NN_{T1w,T2w}_label-discs_dlabel.nii.gz
+
+Files hold a 28 mm left-right slab around the patient's midline (the mid-sagittal region the
+method uses), int16, gzip with a zero timestamp: the same seed gives byte-identical files. Subject
+i is seeded from (seed, i), so any number of worker processes gives the same data. A run killed
+part-way is continued by running the same command again (finished subjects are kept).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+import multiprocessing
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
+from tqdm import tqdm
+
+from msanet.errors import OutputError
+from msanet.fileio import ensure_dir, write_bytes, write_text
+from msanet.synth import anatomy as anat
+from msanet.synth.contrast import ScannerStyle, render, sample_style, smooth_field, tissue_intensities
+
+LR_EXTENT_MM = 28.0
+ORIENTATIONS = ("RPI", "LPI", "RAS", "LAS", "PSR", "ASR", "PIL", "SLA")  # nibabel axis codes ('points to')
+LABEL_SUFFIX = {"current": "_label-discs_dlabel", "old": "_labels-disc-manual"}
+STATE_FILE = ".msanet-synth.json"
+
+
+@dataclass(frozen=True)
+class Site:
+    institution_id: str
+    institution: str
+    manufacturer: str
+    model: str
+
+
+def load_sites() -> list[Site]:
+    """The 43 sites of the real Spine Generic multi-subject data set (CC-BY 4.0)."""
+    text = (resources.files("msanet.synth") / "sites.tsv").read_text(encoding="utf-8")
+    rows = [line for line in text.splitlines() if line and not line.startswith("#")]
+    return [Site(*row.split("\t")) for row in rows[1:]]
+
+
+@dataclass(frozen=True)
+class SiteProtocol:
+    site: Site
+    styles: dict[str, ScannerStyle]
+    spacing: dict[str, tuple[float, float, float]]  # canonical (LR, SI, AP) mm
+    orientation: dict[str, str]
+    fov_mm: tuple[float, float, float]  # (LR, SI, AP)
+
+
+def site_protocol(site: Site, index: int, seed: int) -> SiteProtocol:
+    rng = np.random.default_rng([seed, 1_000_003, index])
+    t1 = (1.0, 1.0, 1.0) if rng.random() < 0.8 else (1.2, 1.0, 1.0)
+    r = rng.random()
+    t2 = (0.8, 0.8, 0.8) if r < 0.7 else (2.0, 0.6, 0.6) if r < 0.85 else (1.0, 0.8, 0.8)
+    return SiteProtocol(
+        site=site, styles={"T1w": sample_style(rng), "T2w": sample_style(rng)}, spacing={"T1w": t1, "T2w": t2},
+        orientation={"T1w": str(rng.choice(ORIENTATIONS)), "T2w": str(rng.choice(ORIENTATIONS))},
+        fov_mm=(LR_EXTENT_MM, float(rng.uniform(235, 285)), float(rng.uniform(170, 200))),
+    )
+
+
+def _jitter(style: ScannerStyle, rng: np.random.Generator) -> ScannerStyle:
+    return ScannerStyle(noise=style.noise * rng.uniform(0.85, 1.15), blur_vox=style.blur_vox * rng.uniform(0.9, 1.1),
+                        bias=style.bias * rng.uniform(0.8, 1.2), gamma=style.gamma * rng.uniform(0.95, 1.05),
+                        ghost_prob=style.ghost_prob, scale=style.scale * rng.uniform(0.9, 1.1))
+
+
+def _gz(img: nib.Nifti1Image) -> bytes:
+    return gzip.compress(img.to_bytes(), compresslevel=4, mtime=0)
+
+
+def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random: bool = False) -> dict:
+    """One subject: {contrast: (image, labels) NIfTI images} + metadata. Pure function of its arguments."""
+    rng = np.random.default_rng([seed, index])
+    anatomy = anat.sample_anatomy(rng, protocol.fov_mm)
+    world_shift = rng.uniform(-15, 15, size=3)
+    out = {"anatomy": anatomy, "images": {}}
+    degenerated = any(lv.degenerated for lv in anatomy.levels)
+    for contrast in ("T1w", "T2w"):
+        crng = np.random.default_rng([seed, index, 1 if contrast == "T1w" else 2])
+        spacing = np.array(protocol.spacing[contrast])
+        shape = tuple(int(round(f / sp)) for f, sp in zip(protocol.fov_mm, spacing))
+        x_mm = np.arange(shape[0]) * spacing[0]
+        yz = np.stack(np.meshgrid(np.arange(shape[1]) * spacing[1], np.arange(shape[2]) * spacing[2], indexing="ij"), axis=-1)
+        s, d = anat.sd_coordinates(anatomy, yz)  # [Y, Z]
+        tissue = anat.extrude(anatomy, anat.tissue_map_2d(anatomy, s, d), s, x_mm)  # [X, Y, Z]
+        intens = tissue_intensities(crng, contrast, domain_random, degenerated, "low_contrast" in anatomy.pathology)
+        texture = smooth_field(crng, shape[1:], sigma_vox=1.2 / spacing[1])
+        image = render(tissue, intens, _jitter(protocol.styles[contrast], crng), crng, spacing, texture)
+        data = np.clip(np.rint(image), 0, 32767).astype(np.int16)
+        labels = np.zeros(shape, dtype=np.uint8)
+        for value, (sv, dv) in anatomy.disc_points_sd().items():
+            y, z = anat.sd_to_yz(anatomy, sv, dv)
+            ijk = np.rint(np.array([anatomy.midline_x, y, z]) / spacing).astype(int)
+            if np.all(ijk >= 0) and np.all(ijk < shape):
+                labels[tuple(ijk)] = value
+        affine = np.zeros((4, 4))
+        affine[0, 0], affine[2, 1], affine[1, 2], affine[3, 3] = spacing[0], -spacing[1], -spacing[2], 1.0
+        affine[:3, 3] = np.array([-protocol.fov_mm[0] / 2, protocol.fov_mm[2] / 2, protocol.fov_mm[1] / 2]) + world_shift
+        ornt = ornt_transform(io_orientation(affine), axcodes2ornt(tuple(protocol.orientation[contrast])))
+        img = nib.Nifti1Image(data, affine).as_reoriented(ornt)
+        lab = nib.Nifti1Image(labels, affine).as_reoriented(ornt)
+        for i in (img, lab):
+            i.header.set_xyzt_units("mm", "sec")
+            i.header.set_qform(i.affine, code=1)
+            i.header.set_sform(i.affine, code=1)
+        out["images"][contrast] = (img, lab)
+    return out
+
+
+def _sidecar(protocol: SiteProtocol, contrast: str) -> dict:
+    seq = {"Siemens": {"T1w": "MPRAGE", "T2w": "SPACE"}, "GE": {"T1w": "BRAVO", "T2w": "CUBE"}, "Philips": {"T1w": "T1TFE", "T2w": "VISTA"}}
+    return {
+        "Manufacturer": protocol.site.manufacturer, "ManufacturersModelName": protocol.site.model, "MagneticFieldStrength": 3,
+        "InstitutionName": protocol.site.institution, "SeriesDescription": f"{contrast} ({seq.get(protocol.site.manufacturer, {}).get(contrast, contrast)})",
+        "RepetitionTime": 2.0 if contrast == "T1w" else 1.5, "EchoTime": 0.0037 if contrast == "T1w" else 0.12,
+        "SliceThickness": protocol.spacing[contrast][0], "GeneratedBy": "msanet synth (synthetic data, not a real scan)",
+    }
+
+
+def subject_paths(root: Path, sid: str, label_naming: str) -> list[Path]:
+    files = []
+    for contrast in ("T1w", "T2w"):
+        files += [root / sid / "anat" / f"{sid}_{contrast}.nii.gz", root / sid / "anat" / f"{sid}_{contrast}.json",
+                  root / "derivatives" / "labels" / sid / "anat" / f"{sid}_{contrast}{LABEL_SUFFIX[label_naming]}.nii.gz"]
+    return files
+
+
+def _subject_row(i: int, sites: list[Site], seed: int) -> dict:
+    site = sites[i % len(sites)]
+    rng = np.random.default_rng([seed, i, 99])
+    sex = "F" if rng.random() < 0.5 else "M"
+    height = int(rng.normal(165 if sex == "F" else 178, 7))
+    return {"participant_id": f"sub-{site.institution_id}{i // len(sites) + 1:02d}", "sex": sex, "age": int(rng.uniform(20, 60)),
+            "height": height, "weight": int(rng.normal(62 if sex == "F" else 77, 9)), "institution_id": site.institution_id,
+            "institution": site.institution, "manufacturer": site.manufacturer, "manufacturers_model_name": site.model}
+
+
+def _work(job: tuple) -> str:
+    root, i, row, protocol, seed, domain_random, label_naming = job
+    sid = row["participant_id"]
+    if all(p.exists() for p in subject_paths(root, sid, label_naming)):
+        return sid  # finished by an earlier (interrupted) run
+    result = render_subject(protocol, seed, i, domain_random)
+    for contrast, (img, lab) in result["images"].items():
+        write_text(root / sid / "anat" / f"{sid}_{contrast}.json", json.dumps(_sidecar(protocol, contrast), indent=2) + "\n")
+        write_bytes(root / "derivatives" / "labels" / sid / "anat" / f"{sid}_{contrast}{LABEL_SUFFIX[label_naming]}.nii.gz", _gz(lab))
+        write_bytes(root / sid / "anat" / f"{sid}_{contrast}.nii.gz", _gz(img))  # the image last: its presence marks completion
+    return sid
+
+
+def generate_dataset(
+    out_dir: str | Path, n_subjects: int, seed: int, *, domain_random: bool = False, n_sites: int = 42,
+    workers: int | None = None, label_naming: str = "current", overwrite: bool = False, progress: bool = True,
+) -> dict:
+    """Write a synthetic BIDS data set; returns a summary dict (subjects, sites, bytes)."""
+    if not isinstance(n_subjects, int) or n_subjects < 1:
+        raise ValueError(f"subjects={n_subjects!r} must be a positive integer")
+    sites = load_sites()
+    if not 1 <= n_sites <= len(sites):
+        raise ValueError(f"sites={n_sites} must be in 1..{len(sites)}")
+    if label_naming not in LABEL_SUFFIX:
+        raise ValueError(f"label_naming={label_naming!r} must be 'current' or 'old'")
+    root = Path(out_dir)
+    params = {"subjects": n_subjects, "seed": seed, "domain_random": domain_random, "sites": n_sites, "label_naming": label_naming}
+    state = root / STATE_FILE
+    if root.exists() and any(root.iterdir()) and not overwrite:
+        same = state.exists() and json.loads(state.read_text()) == params
+        if not same:
+            raise OutputError(f"{root}: folder is not empty (use --overwrite, or rerun the exact same command to continue it)")
+    ensure_dir(root)
+    write_text(state, json.dumps(params) + "\n")
+    sites = sites[:n_sites]
+    protocols = [site_protocol(s, k, seed) for k, s in enumerate(sites)]
+    rows = [_subject_row(i, sites, seed) for i in range(n_subjects)]
+    jobs = [(root, i, rows[i], protocols[i % n_sites], seed, domain_random, label_naming) for i in range(n_subjects)]
+    workers = workers or min(os.cpu_count() or 1, 4)
+    bar = tqdm(total=n_subjects, desc="synth", disable=not progress)
+    if workers > 1 and n_subjects > 1:
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            for _ in pool.imap_unordered(_work, jobs):
+                bar.update()
+    else:
+        for job in jobs:
+            _work(job)
+            bar.update()
+    bar.close()
+    columns = list(rows[0])
+    tsv = "\t".join(columns) + "\n" + "".join("\t".join(str(r[c]) for c in columns) + "\n" for r in rows)
+    write_text(root / "participants.tsv", tsv)
+    write_text(root / "participants.json", json.dumps({c: {"Description": c} for c in columns}, indent=2) + "\n")
+    write_text(root / "dataset_description.json", json.dumps({
+        "Name": "msanet synthetic Spine-Generic-like data set", "BIDSVersion": "1.8.0", "DatasetType": "raw",
+        "GeneratedBy": [{"Name": "msanet synth", "Description": json.dumps(params)}],
+        "License": "CC0 (synthetic); site names from Spine Generic participants.tsv (CC-BY 4.0)"}, indent=2) + "\n")
+    write_text(root / "README", "Synthetic spine MRI generated by `msanet synth` " + json.dumps(params) + ". Not real scans.\n")
+    size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
+    return {"root": str(root), "subjects": n_subjects, "sites": n_sites, "bytes": size}
+
+
+def read_participants_csv(path: Path) -> list[dict]:  # small helper for tests and benchmarks
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f, delimiter="\t"))
