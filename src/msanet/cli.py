@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from msanet import __version__, discs
-from msanet.errors import ConfigError, MsanetError
+from msanet.errors import ConfigError, ImageError, MsanetError
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -25,10 +25,14 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     zooms = [float(z) for z in volume.header.get_zooms()[:3]]
     print(f"spacing:      {' x '.join(f'{z:g}' for z in zooms)} mm")
     print(f"data type:    {volume.header.get_data_dtype()}")
+    data = volume.read()  # reads every voxel: truncated files and NaN/Inf are caught here
+    print(f"value range:  {data.min():g} .. {data.max():g}")
     label_path = Path(args.labels) if args.labels else bids.find_label_file(volume.path)
     is_label_file = any(s in volume.path.name for s in bids.LABEL_SUFFIXES)
     if is_label_file:
         label_path = volume.path
+    elif data.min() == data.max():
+        raise ImageError(f"{volume.path}: image is constant (all voxels {data.min():g}); nothing to label")
     if label_path is None:
         print("labels:       none found (give --labels FILE)")
         return 0
@@ -287,7 +291,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (already printed as one line)
+        return int(exc.code or 0)
     try:
         return int(args.func(args) or 0)
     except MsanetError as exc:

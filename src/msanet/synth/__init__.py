@@ -88,11 +88,12 @@ def _gz(img: nib.Nifti1Image) -> bytes:
 
 
 def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random: bool = False) -> dict:
-    """One subject: {contrast: (image, labels) NIfTI images} + metadata. Pure function of its arguments."""
+    """One subject: {'images': {contrast: (image, labels)}, 'tissue': {contrast: canonical tissue map [X, Y, Z]},
+    'canonical': {contrast: (image array, labels array)}, 'anatomy': Anatomy}. Pure function of its arguments."""
     rng = np.random.default_rng([seed, index])
     anatomy = anat.sample_anatomy(rng, protocol.fov_mm)
     world_shift = rng.uniform(-15, 15, size=3)
-    out = {"anatomy": anatomy, "images": {}}
+    out = {"anatomy": anatomy, "images": {}, "tissue": {}, "canonical": {}}
     degenerated = any(lv.degenerated for lv in anatomy.levels)
     for contrast in ("T1w", "T2w"):
         crng = np.random.default_rng([seed, index, 1 if contrast == "T1w" else 2])
@@ -123,6 +124,8 @@ def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random:
             i.header.set_qform(i.affine, code=1)
             i.header.set_sform(i.affine, code=1)
         out["images"][contrast] = (img, lab)
+        out["tissue"][contrast] = tissue
+        out["canonical"][contrast] = (data, labels)
     return out
 
 

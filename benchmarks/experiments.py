@@ -1,0 +1,163 @@
+"""The paper's experiments on the synthetic benchmark, one command each.
+
+    python benchmarks/experiments.py data        # the 260-subject / 42-site benchmark (+ domain-randomised copy) and splits
+    python benchmarks/experiments.py table1      # MSA-Net vs stacked-hourglass baseline (Table 1 analogue)
+    python benchmarks/experiments.py ablation    # baseline, +M-GCA, +contrastive, full (Table 3 analogue)
+    python benchmarks/experiments.py sensitivity # temperature tau and batch size (Table 4 analogue, reduced grid)
+    python benchmarks/experiments.py site        # site-held-out generalisation
+    python benchmarks/experiments.py default     # the bundled default model (domain-randomised training)
+
+Each experiment trains the runs it needs (skipping runs already finished in benchmarks/runs/),
+predicts the test split, evaluates it, and writes ``benchmarks/results/<name>.md`` and ``.csv``
+with the exact command, commit, machine and wall times. The protocol is in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT / "data"
+RUNS = ROOT / "benchmarks" / "runs"
+RESULTS = ROOT / "benchmarks" / "results"
+SPLITS = ROOT / "benchmarks" / "splits"
+CACHE = DATA / "cache"
+SEED = 0
+
+# Training budget that fits 2 CPU cores (see benchmarks/README.md): 128 x 128 px at 2.0 mm (256 x 256 mm field of view),
+# heatmaps 32 x 32 at 8 mm, sigma 8 mm, Adam lr 2.5e-4 -> cosine, batch 16, 6 epochs over 364 training images.
+BASE_FLAGS = ["--size", "128x128", "--pixel-mm", "2.0", "--sigma-mm", "8", "--epochs", "6", "--batch-size", "16", "--lr", "1e-3",
+              "--threads", "2", "--seed", str(SEED), "--cache-dir", str(CACHE), "--quiet"]
+
+RUN_SPECS = {
+    # name: (data set, split, extra flags)
+    "full": ("sg260", "subject", []),
+    "baseline": ("sg260", "subject", ["--no-mgca", "--no-fusion", "--no-contrastive"]),
+    "mgca": ("sg260", "subject", ["--no-fusion", "--no-contrastive"]),
+    "contrastive": ("sg260", "subject", ["--no-mgca", "--no-fusion"]),
+    "tau0.05": ("sg260", "subject", ["--tau", "0.05"]),
+    "tau0.5": ("sg260", "subject", ["--tau", "0.5"]),
+    "batch8": ("sg260", "subject", ["--batch-size", "8"]),
+    "full-site": ("sg260", "site", []),
+    "baseline-site": ("sg260", "site", ["--no-mgca", "--no-fusion", "--no-contrastive"]),
+    "default": ("sg260-dr", "subject", ["--epochs", "8"]),
+}
+EXPERIMENTS = {
+    "table1": ["baseline", "full"],
+    "ablation": ["baseline", "mgca", "contrastive", "full"],
+    "sensitivity": ["full", "tau0.05", "tau0.5", "batch8"],
+    "site": ["baseline-site", "full-site"],
+    "default": ["default"],
+}
+LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", "mgca": "+ M-GCA", "contrastive": "+ contrastive",
+          "tau0.05": "full, tau = 0.05", "tau0.5": "full, tau = 0.5", "batch8": "full, batch 8", "full-site": "MSA-Net (full)",
+          "baseline-site": "stacked hourglass (baseline)", "default": "default model (domain-randomised training)"}
+
+
+def msanet(*args: str) -> None:
+    cmd = [sys.executable, "-m", "msanet.cli", *args]
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
+    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}"
+
+
+def commit() -> str:
+    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+
+
+def make_data() -> None:
+    if not (DATA / "sg260" / "participants.tsv").exists():
+        msanet("synth", str(DATA / "sg260"), "--subjects", "260", "--seed", str(SEED), "--quiet")
+    if not (DATA / "sg260-dr" / "participants.tsv").exists():
+        msanet("synth", str(DATA / "sg260-dr"), "--subjects", "260", "--seed", str(SEED), "--domain-random", "--quiet")
+    SPLITS.mkdir(parents=True, exist_ok=True)
+    if not (SPLITS / "subject.json").exists():
+        msanet("split", str(DATA / "sg260"), "-o", str(SPLITS / "subject.json"), "--seed", str(SEED))
+    if not (SPLITS / "site.json").exists():
+        msanet("split", str(DATA / "sg260"), "-o", str(SPLITS / "site.json"), "--seed", str(SEED), "--by-site")
+
+
+def run(name: str) -> dict:
+    """Train (unless finished), predict the realistic test split, evaluate; returns the run's record."""
+    data, split, extra = RUN_SPECS[name]
+    out = RUNS / name
+    record_path = out / "record.json"
+    if record_path.exists():
+        return json.loads(record_path.read_text())
+    t0 = time.time()
+    if not (out / "done").exists():
+        resume = ["--resume"] if (out / "last.state.pt").exists() else []
+        msanet("train", "--bids", str(DATA / data), "--split", str(SPLITS / f"{split}.json"), "--out", str(out), *BASE_FLAGS, *extra, *resume)
+        (out / "done").write_text("")
+    train_s = time.time() - t0
+    splits = json.loads((SPLITS / f"{split}.json").read_text())
+    test_images = sorted(str(p) for sid in splits["test"] for p in (DATA / "sg260" / sid / "anat").glob(f"{sid}_T*w.nii.gz"))
+    t1 = time.time()
+    msanet("predict", *test_images, "-o", str(out / "pred"), "--model", str(out / "best.safetensors"), "--quiet", "--overwrite")
+    predict_s = time.time() - t1
+    msanet("evaluate", "--pred", str(out / "pred"), "--gt", str(DATA / "sg260"), "-o", str(out / "eval"), "--split", str(SPLITS / f"{split}.json"))
+    msanet("report", str(out), "-o", str(out / "report.html"))
+    record = {"name": name, "train_seconds": round(train_s), "predict_seconds_per_image": round(predict_s / len(test_images), 3),
+              "flags": BASE_FLAGS + extra, "data": data, "split": split, "summary": json.loads((out / "eval" / "summary.json").read_text())}
+    record_path.write_text(json.dumps(record, indent=2))
+    return record
+
+
+def _fmt(x, pct=False):
+    if x is None:
+        return "n/a"
+    return f"{100 * x:.1f} %" if pct else f"{x:.2f}"
+
+
+def write_results(experiment: str, records: list[dict], command: str, started: float) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    lines = [f"# {experiment}", "", f"- command: `{command}`", f"- commit: {commit()}", f"- machine: {machine()}",
+             f"- date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}", f"- wall time of this command: {time.time() - started:.0f} s",
+             f"- training budget: `{' '.join(BASE_FLAGS)}` (per-run extra flags below)", "- data: synthetic Spine-Generic-like benchmark, 260 subjects, "
+             "42 sites, seed 0 (`python benchmarks/experiments.py data`); test = held-out subjects of the split named per row", ""]
+    csv_rows = ["run,contrast,definition,n_gt,n_pred,dtt_mean_mm,dtt_std_mm,dtt_median_mm,fnr,fpr,train_s"]
+    for definition, title in (("2d", "label-matched, 2D mid-sagittal mm"), ("3d", "label-matched, 3D world mm"), ("closest_point", "closest-point (anchors' code)")):
+        lines += [f"## {title}", "", "| run | contrast | DTT mean +- std (mm) | DTT median (mm) | FNR | FPR | GT discs | predicted |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for r in records:
+            for contrast, spaces in sorted(r["summary"]["contrasts"].items()):
+                m = spaces[definition]
+                lines.append(f"| {LABELS[r['name']]} | {contrast} | {_fmt(m['dtt_mean'])} +- {_fmt(m['dtt_std'])} | {_fmt(m['dtt_median'])} | "
+                             f"{_fmt(m['fnr'], True)} | {_fmt(m['fpr'], True)} | {m['n_gt']} | {m['n_pred']} |")
+                csv_rows.append(f"{r['name']},{contrast},{definition},{m['n_gt']},{m['n_pred']},{m['dtt_mean']},{m['dtt_std']},"
+                                f"{m['dtt_median']},{m['fnr']},{m['fpr']},{r['train_seconds']}")
+        lines.append("")
+    lines += ["## Runs", "", "| run | extra flags | split | training data | training wall time (s) | predict s/image |", "|---|---|---|---|---|---|"]
+    for r in records:
+        extra = " ".join(r["flags"][len(BASE_FLAGS):]) or "(none)"
+        lines.append(f"| {LABELS[r['name']]} | `{extra}` | {r['split']} | {r['data']} | {r['train_seconds']} | {r['predict_seconds_per_image']} |")
+    out = RESULTS / f"{experiment}.md"
+    out.write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{experiment}.csv").write_text("\n".join(csv_rows) + "\n")
+    return out
+
+
+def main() -> None:
+    if len(sys.argv) != 2 or sys.argv[1] not in ("data", *EXPERIMENTS):
+        sys.exit(f"usage: python benchmarks/experiments.py {{data,{','.join(EXPERIMENTS)}}}")
+    started = time.time()
+    make_data()
+    if sys.argv[1] == "data":
+        return
+    records = [run(name) for name in EXPERIMENTS[sys.argv[1]]]
+    print(f"wrote {write_results(sys.argv[1], records, 'python benchmarks/experiments.py ' + sys.argv[1], started)}")
+
+
+if __name__ == "__main__":
+    main()
