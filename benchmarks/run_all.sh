@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
-for e in data table1 ablation sensitivity site default; do
+export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=0  # no busy-waiting threads when other processes share the cores
+for e in data default table1 ablation site sensitivity; do
   "$PY" benchmarks/experiments.py "$e"
 done

@@ -5,10 +5,18 @@ import torch
 from msanet.decode import decode_heatmaps
 from msanet.heatmaps import make_heatmaps
 from msanet.losses import PrototypeContrastiveLoss, total_loss
-from msanet.model.mgca import MGCA
-from msanet.model.msanet import MSANet, MSANetConfig, count_flops, count_parameters
+from msanet.model import MGCA, HeatmapOnly, MSANet, MSANetConfig, count_flops, count_parameters
 
 TINY = dict(width=16, depth=2, embed_dim=8)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny tensors: one thread is fastest, and avoids thrashing when other processes share the cores."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize(
@@ -40,7 +48,8 @@ def test_default_model_has_the_papers_parameter_count():
 def test_switches_change_the_architecture_as_stated():
     full = MSANet(MSANetConfig(**TINY))
     assert sum(isinstance(m, MGCA) for m in full.modules()) == 2
-    assert full.fusion is not None and full.projection is not None
+    assert full.fusion.in_channels == 2 * (16 + 11) and full.fusion.out_channels == 11  # features + heatmaps of both stacks
+    assert full.projection[0][0].in_channels == full.stem.shallow_channels + 2 * 16  # shallow + deep features
     no_mgca = MSANet(MSANetConfig(**TINY, mgca=False))
     assert not any(isinstance(m, MGCA) for m in no_mgca.modules())
     no_fusion = MSANet(MSANetConfig(**TINY, fusion=False)).eval()
@@ -56,10 +65,36 @@ def test_switches_change_the_architecture_as_stated():
     assert count_parameters(baseline) < count_parameters(no_mgca) < count_parameters(full)
 
 
-def test_embeddings_only_when_training_by_default():
+def test_mgca_refines_the_stack_output_before_the_head():
+    model = MSANet(MSANetConfig(**TINY)).eval()
+    seen = {}
+    stack = model.stacks[0]
+    stack.mgca.register_forward_hook(lambda m, i, o: seen.__setitem__("mgca", o))
+    stack.head.register_forward_hook(lambda m, i, o: seen.__setitem__("head_in", i[0]))
+    with torch.no_grad():
+        model(torch.rand(1, 1, 32, 32))
+    assert seen["head_in"] is seen["mgca"]
+
+
+def test_embeddings_only_when_asked_or_training():
     model = MSANet(MSANetConfig(**TINY))
-    assert model.train()(torch.rand(1, 1, 32, 32)).embeddings is not None
-    assert model.eval()(torch.rand(1, 1, 32, 32)).embeddings is None
+    x = torch.rand(1, 1, 32, 32)
+    assert model.train()(x).embeddings is not None
+    assert model.train()(x, return_embeddings=False).embeddings is None
+    assert model.eval()(x).embeddings is None
+    assert model.eval()(x, return_embeddings=True).embeddings.shape == (1, 8, 8, 8)
+    with pytest.raises(ValueError, match="contrastive=True"):
+        MSANet(MSANetConfig(**TINY, contrastive=False))(x, return_embeddings=True)
+
+
+def test_heatmap_only_wrapper_and_config_round_trip():
+    cfg = MSANetConfig(**TINY, num_discs=4, learnable_c=True)
+    assert MSANetConfig.from_dict(cfg.to_dict()) == cfg
+    model = MSANet(cfg).eval()
+    x = torch.rand(2, 1, 32, 32)
+    with torch.no_grad():
+        y = HeatmapOnly(model)(x)
+        assert isinstance(y, torch.Tensor) and torch.equal(y, model(x).heatmaps)
 
 
 def test_every_parameter_receives_a_gradient():
@@ -77,7 +112,18 @@ def test_every_parameter_receives_a_gradient():
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [(dict(width=0), "width=0"), (dict(num_discs=30), "num_discs=30"), (dict(gca_c=0.0), "gca_c=0.0"), (dict(mgca="yes"), "mgca='yes'")],
+    [
+        (dict(width=0), "width=0"),
+        (dict(num_discs=30), "num_discs=30"),
+        (dict(depth=-1), "depth=-1"),
+        (dict(num_stacks=0), "num_stacks=0"),
+        (dict(embed_dim=2.5), "embed_dim=2.5"),
+        (dict(in_channels=True), "in_channels=True"),
+        (dict(gca_c=0.0), "gca_c=0.0"),
+        (dict(gca_c=float("inf")), "gca_c=inf"),
+        (dict(mgca="yes"), "mgca='yes'"),
+        (dict(contrastive=1), "contrastive=1"),
+    ],
 )
 def test_invalid_config_raises(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -85,8 +131,13 @@ def test_invalid_config_raises(kwargs, message):
 
 
 def test_bad_input_size_and_unknown_keys():
-    with pytest.raises(ValueError, match="divisible by 16"):
-        MSANet(MSANetConfig(**TINY))(torch.rand(1, 1, 40, 32))
+    model = MSANet(MSANetConfig(**TINY))
+    with pytest.raises(ValueError, match="input size 40x32 must be divisible by 16"):
+        model(torch.rand(1, 1, 40, 32))
+    with pytest.raises(ValueError, match=r"input shape \(1, 3, 32, 32\)"):
+        model(torch.rand(1, 3, 32, 32))
+    with pytest.raises(ValueError, match=r"input shape \(32, 32\)"):
+        model(torch.rand(32, 32))
     with pytest.raises(ValueError, match="unknown model config keys: colour"):
         MSANetConfig.from_dict({"width": 8, "colour": 1})
 

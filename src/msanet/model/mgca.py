@@ -1,17 +1,18 @@
 """Multi-scale Gaussian Context Attention (M-GCA).
 
 Two parallel paths on the input feature map ``x`` ([B, C, H, W]):
-  local:  3x3 convolution;
-  global: 7x7 convolution (depthwise 7x7 followed by a pointwise 1x1, i.e. a separable 7x7,
-          to keep the large-kernel path affordable on a CPU).
+  local:  3x3 convolution (C -> C) + BatchNorm;
+  global: 7x7 convolution (C -> C, dense, as in the paper) + BatchNorm.
 Each path is re-weighted channel-wise by a Gaussian context excitation:
   s = GAP(path)                         # [B, C]
-  z = (s - mean_c(s)) / (std_c(s) + eps) # per-sample standardisation over channels
-  g = exp(-z^2 / (2 c^2))                # c = 1.0, or learnable (kept positive via softplus)
+  z = (s - mean_c(s)) / (std_c(s) + eps) # per-sample standardisation over channels (population std)
+  g = exp(-z^2 / (2 c^2))                # c = 1.0, or learnable (c = softplus(raw) > 0, one per path)
   path <- path * g
-The paths are fused by an adaptive gate computed from the input, per channel:
-  alpha = sigmoid(W_a GAP(x) + b_a)      # [B, C, 1, 1]
+The paths are fused by an adaptive gate computed from the input, one weight per channel:
+  alpha = sigmoid(W_a GAP(x) + b_a)      # [B, C, 1, 1], W_a a 1x1 convolution (C -> C)
   out = x + alpha * local + (1 - alpha) * global   (residual connection)
+
+Parameters: 58 C^2 (+ BN, gate) per module, i.e. most of a stack's parameters at the default width.
 """
 
 from __future__ import annotations
@@ -57,17 +58,13 @@ class MGCA(nn.Module):
     def __init__(self, channels: int, c: float = 1.0, learnable_c: bool = False) -> None:
         super().__init__()
         self.local_conv = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
-        self.global_conv = nn.Sequential(
-            nn.Conv2d(channels, channels, 7, padding=3, groups=channels, bias=False),
-            nn.Conv2d(channels, channels, 1, bias=False),
-            nn.BatchNorm2d(channels),
-        )
+        self.global_conv = nn.Sequential(nn.Conv2d(channels, channels, 7, padding=3, bias=False), nn.BatchNorm2d(channels))
         self.local_gca = GaussianContext(c, learnable_c)
         self.global_gca = GaussianContext(c, learnable_c)
         self.gate = nn.Conv2d(channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        local = self.local_gca(self.local_conv(x))  # [B, C, H, W]
-        glob = self.global_gca(self.global_conv(x))  # [B, C, H, W]
+        local = self.local_gca(self.local_conv(x))  # [B, C, H, W], 3x3 receptive field
+        glob = self.global_gca(self.global_conv(x))  # [B, C, H, W], 7x7 receptive field
         alpha = torch.sigmoid(self.gate(x.mean(dim=(2, 3), keepdim=True)))  # [B, C, 1, 1]
-        return x + alpha * local + (1 - alpha) * glob
+        return x + alpha * local + (1 - alpha) * glob  # [B, C, H, W]
