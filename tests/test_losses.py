@@ -7,6 +7,14 @@ from msanet.losses import PrototypeContrastiveLoss, heatmap_mse, pixel_classes, 
 from msanet.model.msanet import MSANetOutput
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _out(final, stacks, emb=None):
     return MSANetOutput(final, stacks, emb)
 
@@ -44,6 +52,33 @@ def test_separation_term_by_hand():
     assert loss.item() == pytest.approx(ce + beta * 0.5, rel=1e-5)
 
 
+def test_prototype_is_mean_of_normalised_embeddings_by_hand():
+    """Disc pixels a = (3, 0) and b = (0, 1) -> prototype (1, 1)/sqrt(2); background pixel c = (-1, 0).
+
+    Cosines to (disc, background) prototypes: a (r, -1), b (r, 0), c (-r, 1) with r = 1/sqrt(2).
+    Prototypes at cosine -r < 0 -> clamped separation 0. CE averaged over the three pixels.
+    """
+    emb = torch.tensor([[[[3.0, 0.0, -1.0]], [[0.0, 1.0, 0.0]]]])  # [1, E=2, 1, 3]
+    target = torch.tensor([[[[0.9, 0.7, 0.1]]]])  # [1, V=1, 1, 3]: a, b disc; c background
+    tau, r = 0.2, 1 / math.sqrt(2)
+
+    def ce(own, other):
+        return math.log(1 + math.exp((other - own) / tau))
+
+    expected = (ce(r, -1) + ce(r, 0) + ce(1, -r)) / 3
+    loss = PrototypeContrastiveLoss(tau=tau, beta=1.0)(emb, target)
+    assert loss.item() == pytest.approx(expected, rel=1e-5)
+
+
+def test_three_classes_by_hand():
+    """Three orthonormal pixels, one per class (2 discs + background): CE = log(1 + 2 exp(-1/tau))."""
+    emb = torch.eye(3).reshape(1, 3, 1, 3)  # pixel j = e_j
+    target = torch.tensor([[[[0.0, 1.0, 0.0]], [[0.0, 0.0, 0.8]]]])  # pixel0 background, pixel1 disc 0, pixel2 disc 1
+    tau = 0.5
+    loss = PrototypeContrastiveLoss(tau=tau, beta=0.3)(emb, target)
+    assert loss.item() == pytest.approx(math.log(1 + 2 * math.exp(-1 / tau)), rel=1e-5)
+
+
 def test_single_class_gives_zero_with_graph():
     emb = torch.rand(1, 4, 3, 3, requires_grad=True)
     loss = PrototypeContrastiveLoss()(emb, torch.zeros(1, 2, 3, 3))
@@ -52,14 +87,26 @@ def test_single_class_gives_zero_with_graph():
     assert emb.grad is not None
 
 
-def test_sampling_caps_pixels_and_is_seeded():
+def test_sampling_caps_pixels_and_is_seeded(monkeypatch):
     emb, target = torch.rand(2, 4, 8, 8), torch.zeros(2, 2, 8, 8)
-    target[:, 0, 2:4, 2:4] = 1.0
+    target[:, 0, 2:4, 2:4] = 1.0  # 8 disc pixels, 120 background pixels
     loss_fn = PrototypeContrastiveLoss(max_pixels_per_class=5)
+    seen = []
+    real_ce = torch.nn.functional.cross_entropy
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", lambda logits, labels: seen.append(labels) or real_ce(logits, labels))
     torch.manual_seed(1)
     a = loss_fn(emb, target)
+    assert torch.bincount(seen[0]).tolist() == [5, 5]  # 5 pixels of each of the 2 classes
     torch.manual_seed(1)
     assert loss_fn(emb, target).item() == a.item()
+    assert loss_fn(emb, target).item() != a.item()  # a different draw
+
+
+def test_shape_mismatch_raises():
+    with pytest.raises(ValueError, match=r"embeddings \(1, 4, 3, 3\)"):
+        PrototypeContrastiveLoss()(torch.rand(1, 4, 3, 3), torch.rand(1, 2, 4, 3))
+    with pytest.raises(ValueError, match="differ in shape"):
+        heatmap_mse(_out(torch.zeros(1, 2, 3, 3), [torch.zeros(1, 2, 3, 3)]), torch.zeros(1, 3, 3, 3))
 
 
 def test_total_loss_weights_contrastive():

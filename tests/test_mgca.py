@@ -6,6 +6,14 @@ import torch
 from msanet.model.mgca import MGCA, GaussianContext, gaussian_excitation
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def test_gaussian_excitation_by_hand():
     # pooled (1, 2, 3): mean 2, population std sqrt(2/3) -> z = (-1.2247, 0, 1.2247)
     g = gaussian_excitation(torch.tensor([[1.0, 2.0, 3.0]]), c=1.0, eps=0.0)
@@ -45,6 +53,39 @@ def test_mgca_is_residual_and_shape_preserving():
     for p in m.parameters():
         torch.nn.init.zeros_(p)
     assert torch.allclose(m.eval()(x), x)  # zero paths -> identity through the residual
+
+
+def test_paths_are_dense_3x3_and_7x7():
+    m = MGCA(8)
+    local, glob = m.local_conv[0], m.global_conv[0]
+    assert (local.kernel_size, local.groups, glob.kernel_size, glob.groups) == ((3, 3), 1, (7, 7), 1)
+
+
+@pytest.mark.parametrize("gate_bias, path", [(100.0, "local"), (-100.0, "global")])
+def test_gate_blends_the_two_paths(gate_bias, path):
+    """alpha = sigmoid(gate(GAP(x))): alpha -> 1 keeps only the local path, alpha -> 0 only the global one."""
+    torch.manual_seed(0)
+    m = MGCA(4).eval()
+    torch.nn.init.zeros_(m.gate.weight)
+    torch.nn.init.constant_(m.gate.bias, gate_bias)
+    x = torch.rand(2, 4, 8, 8)
+    with torch.no_grad():
+        local = m.local_gca(m.local_conv(x))
+        glob = m.global_gca(m.global_conv(x))
+        expected = x + (local if path == "local" else glob)
+        assert torch.allclose(m(x), expected, atol=1e-6)
+    # alpha = 0.5 (zero gate): the plain average of the two paths
+    torch.nn.init.zeros_(m.gate.bias)
+    with torch.no_grad():
+        assert torch.allclose(m(x), x + 0.5 * (local + glob), atol=1e-6)
+
+
+def test_mgca_learnable_c_gets_gradients_in_both_paths():
+    m = MGCA(4, c=0.5, learnable_c=True)
+    m(torch.rand(2, 4, 8, 8)).square().sum().backward()
+    for gc in (m.local_gca, m.global_gca):
+        assert gc.c.item() == pytest.approx(0.5, rel=1e-5)
+        assert gc.raw_c.grad is not None and gc.raw_c.grad != 0
 
 
 def test_invalid_c():

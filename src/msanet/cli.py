@@ -112,7 +112,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from msanet.predict import run_predict
 
     summary = run_predict(args.inputs, args.output, model=args.model, contrast=args.contrast, overwrite=args.overwrite,
-                          max_voxels=args.max_voxels, progress=not args.quiet)
+                          max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold)
     print(f"predicted {len(summary['done'])} image(s), skipped {len(summary['skipped'])} already done -> {args.output}")
     return 0
 
@@ -266,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="checkpoint (.safetensors with its .json) or run folder; default: bundled model")
     p.add_argument("--contrast", default="auto", choices=["auto", "T1w", "T2w"], help="contrast (default: from the file name)")
     p.add_argument("--overwrite", action="store_true", help="redo images whose outputs exist")
+    p.add_argument("--threshold", type=float, help="confidence threshold in [0, 1] (default: the model's calibrated one)")
     p.add_argument("--max-voxels", type=int, default=200_000_000, help="refuse larger images (default: %(default)s)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)

@@ -7,7 +7,7 @@
   ``max_pixels_per_class`` pixels per class are sampled (torch's global RNG, so seeded runs are
   deterministic). Prototype of each class present = L2-normalised mean of its (L2-normalised)
   embeddings over the batch. Per pixel: cross-entropy over cosine similarities to all present
-  prototypes divided by ``tau``, positive = own class. Separation: ``beta`` * mean cosine
+  prototypes divided by ``tau``, positive = own class, averaged over the sampled pixels. Separation: ``beta`` * mean cosine
   similarity over ordered pairs of distinct present prototypes, clamped at 0 (only similar
   prototypes are pushed apart). Fewer than two classes present -> 0 (with a graph).
 """
@@ -22,6 +22,9 @@ from torch.nn import functional as F
 def heatmap_mse(output, target: torch.Tensor) -> torch.Tensor:
     """Mean MSE over the intermediate heatmaps and the final heatmap. target: [B, V, h, w]."""
     outputs = list(output.stack_heatmaps) + [output.heatmaps]
+    for o in outputs:
+        if o.shape != target.shape:
+            raise ValueError(f"heatmap {tuple(o.shape)} and target {tuple(target.shape)} differ in shape")
     return sum(F.mse_loss(o, target) for o in outputs) / len(outputs)
 
 
@@ -32,6 +35,15 @@ def pixel_classes(target: torch.Tensor, fg_threshold: float) -> torch.Tensor:
 
 
 class PrototypeContrastiveLoss(nn.Module):
+    """Pixel-to-prototype contrastive loss (see module docstring).
+
+    Args:
+        tau: temperature dividing the cosine similarities (0.1: a cosine gap of 0.1 is one logit unit).
+        beta: weight of the prototype-separation term.
+        fg_threshold: a pixel belongs to disc k when target channel k is its largest and >= this.
+        max_pixels_per_class: pixels sampled per class for the cross-entropy (prototypes use all pixels).
+    """
+
     def __init__(self, tau: float = 0.1, beta: float = 0.1, fg_threshold: float = 0.5, max_pixels_per_class: int = 64) -> None:
         super().__init__()
         if not tau > 0:
@@ -46,6 +58,8 @@ class PrototypeContrastiveLoss(nn.Module):
 
     def forward(self, embeddings: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """embeddings [B, E, h, w], target [B, V, h, w] -> scalar."""
+        if embeddings.ndim != 4 or target.ndim != 4 or embeddings.shape[0] != target.shape[0] or embeddings.shape[2:] != target.shape[2:]:
+            raise ValueError(f"embeddings {tuple(embeddings.shape)} and target {tuple(target.shape)} must be [B, E, h, w] and [B, V, h, w]")
         emb = F.normalize(embeddings.permute(0, 2, 3, 1).reshape(-1, embeddings.shape[1]), dim=1)  # [B*h*w, E]
         labels = pixel_classes(target, self.fg_threshold).reshape(-1)  # [B*h*w]
         picked, picked_labels, prototypes = [], [], []
@@ -68,7 +82,7 @@ class PrototypeContrastiveLoss(nn.Module):
 
 
 def total_loss(output, target: torch.Tensor, contrastive: PrototypeContrastiveLoss | None = None, lambda_contrastive: float = 0.1) -> tuple[torch.Tensor, dict]:
-    """MSE over all heatmap outputs + lambda * contrastive (when embeddings are present).
+    """MSE over all heatmap outputs + lambda * contrastive (when ``contrastive`` is given and embeddings are present).
 
     Returns (loss, {'mse': float, 'contrastive': float}).
     """

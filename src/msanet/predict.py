@@ -28,7 +28,7 @@ from tqdm import tqdm
 from msanet import bids, discs, io, qc
 from msanet.checkpoint import Checkpoint, load_checkpoint
 from msanet.decode import Detection, decode_heatmaps
-from msanet.errors import InputNotFoundError, MsanetError, PartialFailure
+from msanet.errors import ConfigError, InputNotFoundError, MsanetError, PartialFailure
 from msanet.fileio import ensure_dir, write_text
 from msanet.preprocess import SagittalImage, preprocess_volume
 
@@ -116,13 +116,13 @@ def _inside(volume: io.Volume, sag: SagittalImage, det: Detection) -> bool:
 
 
 @torch.no_grad()
-def predict_volume(volume: io.Volume, ckpt: Checkpoint) -> Prediction:
-    """Run the model on one volume and decode its discs."""
+def predict_volume(volume: io.Volume, ckpt: Checkpoint, threshold: float | None = None) -> Prediction:
+    """Run the model on one volume and decode its discs (``threshold`` overrides the calibrated one)."""
     sag = preprocess_volume(volume, ckpt.preprocess)
     image = torch.from_numpy(sag.image)[None, None]  # [1, 1, H, W]
     heat = ckpt.model(image).heatmaps[0].float().numpy()  # [V, H/4, W/4]
     values = discs.channel_values(ckpt.model_config.num_discs)
-    detections = [d for d in decode_heatmaps(heat, values, stride=ckpt.stride, threshold=ckpt.threshold) if _inside(volume, sag, d)]
+    detections = [d for d in decode_heatmaps(heat, values, stride=ckpt.stride, threshold=ckpt.threshold if threshold is None else threshold) if _inside(volume, sag, d)]
     return Prediction(volume=volume, sagittal=sag, detections=detections, heatmaps=heat)
 
 
@@ -174,6 +174,7 @@ def run_predict(
     overwrite: bool = False,
     max_voxels: int = io.DEFAULT_MAX_VOXELS,
     progress: bool = True,
+    threshold: float | None = None,
 ) -> dict:
     """Predict every input; returns {'done': [...], 'skipped': [...], 'failed': [(path, message)]}.
 
@@ -182,6 +183,8 @@ def run_predict(
     """
     if contrast not in ("auto", *bids.CONTRASTS):
         raise bids.DatasetError(f"unknown contrast {contrast!r} (expected auto, T1w or T2w)")
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise ConfigError(f"--threshold {threshold} must be in [0, 1]")
     ckpt = load_checkpoint(model)
     jobs = collect_jobs(inputs, out_dir, contrast)
     ensure_dir(out_dir)
@@ -192,7 +195,7 @@ def run_predict(
             continue
         try:
             volume = io.load_image(job.image, max_voxels=max_voxels)
-            pred = predict_volume(volume, ckpt)
+            pred = predict_volume(volume, ckpt, threshold)
             write_outputs(job, pred, ckpt, overwrite=True)
             done.append(str(job.image))
         except MsanetError as exc:
