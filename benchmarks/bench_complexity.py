@@ -1,4 +1,4 @@
-"""Model complexity and CPU speed: ``python benchmarks/bench_complexity.py [--size 128x128] [--width 152]``.
+"""Model complexity and CPU speed: ``python benchmarks/bench_complexity.py [--size 256x192] [--width 114]``.
 
 Measures, in one process on this machine: parameters; FLOPs per image (torch FlopCounterMode);
 inference latency at batch 1 and 16 (median of repeated warm runs, torch threads = cores);
@@ -48,7 +48,7 @@ def matmul_gflops(threads: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", default="256x192")
-    parser.add_argument("--width", type=int, default=152)
+    parser.add_argument("--width", type=int, default=MSANetConfig().width)
     args = parser.parse_args()
     h, w = (int(v) for v in args.size.split("x"))
     threads = os.cpu_count() or 1

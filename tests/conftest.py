@@ -9,6 +9,17 @@ import numpy as np
 import pytest
 from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Tiny tensors run fastest on one thread, and OpenMP threads fighting over 2 cores can be 100x slower."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 REAL_T1W = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "sct_testing_data" / "t1" / "t1w.nii.gz"
 
 

@@ -245,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fusion", action="store_true", help="ablation: no multi-scale attention fusion")
     p.add_argument("--no-contrastive", action="store_true", help="ablation: no prototype contrastive loss")
     p.add_argument("--no-augment", action="store_true")
-    p.add_argument("--width", type=int, help="model width (channels; default 152 = 2.96 M parameters)")
+    p.add_argument("--width", type=int, help="model width (channels; default 114 = 2.98 M parameters)")
     p.add_argument("--depth", type=int, help="hourglass depth (default 4)")
     p.add_argument("--embed-dim", type=int, help="contrastive embedding size (default 64)")
     p.add_argument("--pixel-mm", type=float, help="input grid pixel size in mm")

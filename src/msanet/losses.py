@@ -58,8 +58,9 @@ class PrototypeContrastiveLoss(nn.Module):
 
     def forward(self, embeddings: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """embeddings [B, E, h, w], target [B, V, h, w] -> scalar."""
-        if embeddings.ndim != 4 or target.ndim != 4 or embeddings.shape[0] != target.shape[0] or embeddings.shape[2:] != target.shape[2:]:
-            raise ValueError(f"embeddings {tuple(embeddings.shape)} and target {tuple(target.shape)} must be [B, E, h, w] and [B, V, h, w]")
+        e_shape, t_shape = tuple(embeddings.shape), tuple(target.shape)
+        if len(e_shape) != 4 or len(t_shape) != 4 or e_shape[0] != t_shape[0] or e_shape[2:] != t_shape[2:]:
+            raise ValueError(f"embeddings {e_shape} and target {t_shape} must be [B, E, h, w] and [B, V, h, w]")
         emb = F.normalize(embeddings.permute(0, 2, 3, 1).reshape(-1, embeddings.shape[1]), dim=1)  # [B*h*w, E]
         labels = pixel_classes(target, self.fg_threshold).reshape(-1)  # [B*h*w]
         picked, picked_labels, prototypes = [], [], []
@@ -81,7 +82,9 @@ class PrototypeContrastiveLoss(nn.Module):
         return loss + self.beta * sim[off_diag].clamp(min=0).mean()
 
 
-def total_loss(output, target: torch.Tensor, contrastive: PrototypeContrastiveLoss | None = None, lambda_contrastive: float = 0.1) -> tuple[torch.Tensor, dict]:
+def total_loss(
+    output, target: torch.Tensor, contrastive: PrototypeContrastiveLoss | None = None, lambda_contrastive: float = 0.1
+) -> tuple[torch.Tensor, dict]:
     """MSE over all heatmap outputs + lambda * contrastive (when ``contrastive`` is given and embeddings are present).
 
     Returns (loss, {'mse': float, 'contrastive': float}).
