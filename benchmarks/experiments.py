@@ -47,7 +47,7 @@ RUN_SPECS = {
     "batch16": ("sg260", "subject", ["--batch-size", "16"]),
     "full-site": ("sg260", "site", []),
     "baseline-site": ("sg260", "site", ["--no-mgca", "--no-fusion", "--no-contrastive"]),
-    "default": ("sg260-dr", "subject", []),
+    "default": ("sg260-dr", "subject", ["--epochs", os.environ.get("MSANET_DEFAULT_EPOCHS", "20")]),
 }
 EXPERIMENTS = {
     "table1": ["baseline", "full"],

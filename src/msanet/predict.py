@@ -30,7 +30,7 @@ from msanet.checkpoint import Checkpoint, load_checkpoint
 from msanet.decode import Detection, decode_heatmaps
 from msanet.errors import ConfigError, InputNotFoundError, MsanetError, PartialFailure
 from msanet.fileio import ensure_dir, write_text
-from msanet.preprocess import SagittalImage, preprocess_volume
+from msanet.preprocess import PreprocessConfig, SagittalImage, preprocess_volume
 
 LABEL_SUFFIX = "_label-discs_dlabel.nii.gz"
 OUTPUT_SUFFIXES = (LABEL_SUFFIX, "_discs.json", "_discs.csv", "_qc.png")
@@ -141,6 +141,15 @@ def disc_records(pred: Prediction) -> list[dict]:
     return records
 
 
+def display_image(pred: Prediction, ckpt: Checkpoint) -> SagittalImage:
+    """The same mid-sagittal slab at display resolution (~0.5 mm, never coarser than the scan) for QC pictures."""
+    pixel_mm = float(max(0.4, min(0.5, *pred.volume.spacing_mm[1:])))
+    field_mm = (ckpt.preprocess.height * ckpt.preprocess.pixel_mm, ckpt.preprocess.width * ckpt.preprocess.pixel_mm)
+    cfg = PreprocessConfig(pixel_mm=pixel_mm, height=int(np.ceil(field_mm[0] / pixel_mm)), width=int(np.ceil(field_mm[1] / pixel_mm)),
+                           slab_mm=ckpt.preprocess.slab_mm)
+    return preprocess_volume(pred.volume, cfg, centre_x=int(round(pred.sagittal.centre_x)))
+
+
 def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, overwrite: bool) -> list[Path]:
     """Write the four output files of one job atomically; the label file last."""
     ensure_dir(job.out_dir)
@@ -158,10 +167,11 @@ def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, overwrite: bool)
     for r in records:
         writer.writerow([r["value"], r["name"], *r["voxel"], *r["world_mm"], *r["pixel_rc"], r["confidence"]])
     write_text(csv_path, buf.getvalue(), overwrite=overwrite)
-    points = {d.value: np.array([d.row, d.col]) for d in pred.detections}
+    display = display_image(pred, ckpt)
+    points = {value: display.voxel_to_pixel(xyz) for value, xyz in pred.canonical_voxels().items()}
     conf = {d.value: d.confidence for d in pred.detections}
     title = f"{job.image.name}: {len(points)} discs ({job.contrast}, model {ckpt.path.name if ckpt.path else '?'})"
-    qc.draw_discs(pred.sagittal.image, points, png_path, ckpt.preprocess.pixel_mm, title=title, confidences=conf, overwrite=overwrite)
+    qc.draw_discs(display.image, points, png_path, display.pixel_mm, title=title, confidences=conf, overwrite=overwrite)
     io.write_disc_labels(label_path, pred.volume, pred.canonical_voxels(), overwrite=overwrite)
     return [label_path, json_path, csv_path, png_path]
 
