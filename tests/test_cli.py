@@ -1,8 +1,7 @@
 """The command line: real invocations of ``msanet.cli.main`` (in-process) on tiny files."""
 
-import numpy as np
 import pytest
-from conftest import REAL_T1W, make_bids
+from conftest import REAL_T1W
 
 from msanet.cli import main
 

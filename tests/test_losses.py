@@ -7,14 +7,6 @@ from msanet.losses import PrototypeContrastiveLoss, heatmap_mse, pixel_classes, 
 from msanet.model.msanet import MSANetOutput
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _out(final, stacks, emb=None):
     return MSANetOutput(final, stacks, emb)
 

@@ -6,14 +6,6 @@ import torch
 from msanet.model.mgca import MGCA, GaussianContext, gaussian_excitation
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_gaussian_excitation_by_hand():
     # pooled (1, 2, 3): mean 2, population std sqrt(2/3) -> z = (-1.2247, 0, 1.2247)
     g = gaussian_excitation(torch.tensor([[1.0, 2.0, 3.0]]), c=1.0, eps=0.0)

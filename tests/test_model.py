@@ -10,15 +10,6 @@ from msanet.model import MGCA, HeatmapOnly, MSANet, MSANetConfig, count_flops, c
 TINY = dict(width=16, depth=2, embed_dim=8)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is fastest, and avoids thrashing when other processes share the cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize(
     "kwargs, input_shape, heatmap_shape, has_embeddings",
     [

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 from conftest import make_bids, tiny_train_config
 
