@@ -127,3 +127,19 @@ def test_synthetic_subjects_in_three_orientations_score_consistently(trained_tin
         expected = float(np.linalg.norm(pred_px - gt_px) * pre.pixel_mm)
         half_voxel = 0.5 * float(np.linalg.norm(vol.spacing_mm[1:]))
         assert abs(float(r["dtt_2d_mm"]) - expected) <= half_voxel + 1e-6, (r, expected)
+
+
+def test_rows_pair_fp_predictions_across_spaces():
+    """A prediction 4 mm off in 2D but 6 mm off in 3D (left-right offset) is TP in 2D and FN + FP in 3D: the CSV
+    keeps one row per GT disc and one per FP, each with the verdict of every definition."""
+    from msanet.evaluate import _rows
+    from msanet.metrics import closest_point, label_matched
+
+    gt2, gt3 = {3: [0.0, 0.0], 4: [20.0, 0.0]}, {3: [0.0, 0.0, 0.0], 4: [0.0, 20.0, 0.0]}
+    pred2 = [(3, [4.0, 0.0]), (4, [20.0, 0.0]), (9, [60.0, 0.0])]
+    pred3 = [(3, [20 ** 0.5, 4.0, 0.0]), (4, [0.0, 20.0, 0.0]), (9, [0.0, 60.0, 0.0])]
+    result = {"2d": label_matched(gt2, pred2), "3d": label_matched(gt3, pred3), "closest_point": closest_point(gt2, pred2)}
+    rows = _rows("sub-x", "T1w", result)
+    assert [(r[2], r[4], r[6], r[8]) for r in rows] == [
+        (3, "tp", "fn", "tp"), (4, "tp", "tp", "tp"), (3, "", "fp", ""), (9, "fp", "fp", "fp")]
+    assert rows[0][5] == "4.000" and rows[0][7] == "6.000"

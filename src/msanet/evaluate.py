@@ -29,7 +29,7 @@ from msanet.fileio import ensure_dir, write_text
 from msanet.metrics import aggregate, closest_point, label_matched
 from msanet.predict import LABEL_SUFFIX
 
-CSV_COLUMNS = ["subject", "contrast", "value", "name", "status", "dtt_2d_mm", "dtt_3d_mm", "cp_status", "cp_dtt_mm"]
+CSV_COLUMNS = ["subject", "contrast", "value", "name", "status", "dtt_2d_mm", "status_3d", "dtt_3d_mm", "cp_status", "cp_dtt_mm"]
 
 
 def _index_predictions(pred_dir: Path) -> dict[str, Path]:
@@ -49,7 +49,7 @@ def evaluate_pair(volume: io.Volume, gt: dict[int, np.ndarray], pred: dict[int, 
     return {
         "2d": label_matched(gt2, list(pred2.items()), radius_mm=radius_mm),
         "3d": label_matched(gt3, list(pred3.items()), radius_mm=radius_mm),
-        "closest_point": closest_point(voxels(gt), list(voxels(pred).items()), pixel_mm=float(volume.spacing_mm[1])),
+        "closest_point": closest_point(voxels(gt), list(voxels(pred).items()), pixel_mm=volume.spacing_mm[1:]),
     }
 
 
@@ -82,10 +82,7 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
             per_contrast.setdefault(contrast, {"2d": [], "3d": [], "closest_point": []})
             for space in ("2d", "3d", "closest_point"):
                 per_contrast[contrast][space].append(result[space])
-            for d2, d3 in zip(result["2d"]["per_disc"], result["3d"]["per_disc"]):
-                cp = next((c for c in result["closest_point"]["per_disc"] if c["value"] == d2["value"]), {})
-                rows.append([subject.subject_id, contrast, d2["value"], discs.disc_name(d2["value"]), d2["status"],
-                             _fmt(d2.get("dtt_mm")), _fmt(d3.get("dtt_mm")), cp.get("status", ""), _fmt(cp.get("dtt_mm"))])
+            rows += _rows(subject.subject_id, contrast, result)
     if not per_contrast:
         raise DatasetError(f"{gt_dir}: no labelled images to evaluate")
     summary = {
@@ -101,6 +98,28 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
     write_text(out_dir / "summary.json", json.dumps(_jsonable(summary), indent=2) + "\n")
     write_text(out_dir / "summary.md", summary_markdown(summary))
     return summary
+
+
+def _rows(subject_id: str, contrast: str, result: dict) -> list[list]:
+    """CSV rows of one image: one per GT disc (2D, 3D and closest-point verdicts side by side), then one
+    per false-positive prediction. FP entries of the three definitions are paired by (value, occurrence)
+    so a prediction that is FP in one space only still gets one row."""
+    def keyed(entries: list[dict]) -> dict:
+        out, seen = {}, {}
+        for e in entries:
+            kind = "fp" if e["status"] == "fp" else "gt"
+            n = seen[(kind, e["value"])] = seen.get((kind, e["value"]), -1) + 1
+            out[(kind, e["value"], n)] = e
+        return out
+
+    spaces = [keyed(result[s]["per_disc"]) for s in ("2d", "3d", "closest_point")]
+    keys = sorted(set().union(*spaces), key=lambda k: (k[0] == "fp", k[1], k[2]))
+    rows = []
+    for key in keys:
+        d2, d3, cp = (space.get(key, {}) for space in spaces)
+        rows.append([subject_id, contrast, key[1], discs.disc_name(key[1]), d2.get("status", ""), _fmt(d2.get("dtt_mm")),
+                     d3.get("status", ""), _fmt(d3.get("dtt_mm")), cp.get("status", ""), _fmt(cp.get("dtt_mm"))])
+    return rows
 
 
 def _has_labels(path: Path) -> bool:
