@@ -5,12 +5,13 @@ inference latency at batch 1 and 16 (median of repeated warm runs, torch threads
 throughput; this machine's matmul GFLOP/s (2048^2 float32, same threads) and the ratio achieved
 by the model; training images/s (forward + backward + Adam, batch 8); peak resident memory; and the
 data-pipeline throughput (cached samples + augmentation + heatmaps) against training throughput.
-Writes benchmarks/results/complexity.md.
+Writes benchmarks/results/complexity_<H>x<W>_width<N>.md and .json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -118,7 +119,13 @@ def main() -> None:
         f"| data pipeline / training throughput | {data_ips / train_ips:.0f}x |",
         f"| peak resident memory of this process | {peak_mb:.0f} MB |",
     ]
-    (RESULTS / f"complexity_{h}x{w}.md").write_text("\n".join(lines) + "\n")
+    stem = RESULTS / f"complexity_{h}x{w}_width{args.width}"
+    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    figures = {"size": [h, w], "width": args.width, "threads": threads, "parameters": params, "gflop_per_image": flops / 1e9,
+               "latency_batch1_ms": lat1 * 1000, "latency_baseline_batch1_ms": base_med * 1000, "latency_batch16_ms": lat16 * 1000,
+               "throughput_images_per_s": 16 / lat16, "achieved_gflops": achieved, "matmul_gflops": peak_gflops,
+               "train_images_per_s": train_ips, "data_images_per_s": data_ips, "peak_memory_mb": peak_mb}
+    stem.with_suffix(".json").write_text(json.dumps(figures, indent=2) + "\n")
     print("\n".join(lines))
 
 

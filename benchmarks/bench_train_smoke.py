@@ -2,11 +2,12 @@
 
 20 synthetic subjects (`msanet synth`), then `msanet train` for 2 epochs at reduced size (128 x 128 px
 at 2 mm, the default full MSA-Net width), timing the training command alone and listing what it wrote.
-Writes benchmarks/results/train_smoke.md.
+Writes benchmarks/results/train_smoke.md and .json.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,7 @@ def main() -> None:
               f"- wall time of the training command (preprocessing of the 32 images included): **{seconds:.0f} s**",
               f"- files written: {', '.join(files)}"]
     (RESULTS / "train_smoke.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "train_smoke.json").write_text(json.dumps({"seconds": seconds, "epochs": 2, "files": files}, indent=2) + "\n")
     print("\n".join(lines))
 
 

@@ -94,13 +94,14 @@ def run(name: str) -> dict:
     out = RUNS / name
     record_path = out / "record.json"
     if record_path.exists():
-        return json.loads(record_path.read_text())
-    t0 = time.time()
+        record = json.loads(record_path.read_text())
+        record["train_seconds"] = train_seconds(out)
+        return record
     if not (out / "done").exists():
         resume = ["--resume"] if (out / "last.state.pt").exists() else []
         msanet("train", "--bids", str(DATA / data), "--split", str(SPLITS / f"{split}.json"), "--out", str(out), *BASE_FLAGS, *extra, *resume)
         (out / "done").write_text("")
-    train_s = time.time() - t0
+    train_s = train_seconds(out)
     splits = json.loads((SPLITS / f"{split}.json").read_text())
     test_images = sorted(str(p) for sid in splits["test"] for p in (DATA / "sg260" / sid / "anat").glob(f"{sid}_T*w.nii.gz"))
     t1 = time.time()
@@ -112,6 +113,14 @@ def run(name: str) -> dict:
               "flags": BASE_FLAGS + extra, "data": data, "split": split, "summary": json.loads((out / "eval" / "summary.json").read_text())}
     record_path.write_text(json.dumps(record, indent=2))
     return record
+
+
+def train_seconds(out: Path) -> int:
+    """Training wall time of a run: the sum of its epochs' times in log.csv (resumed runs included)."""
+    import csv
+
+    with open(out / "log.csv") as f:
+        return round(sum(float(row["seconds"]) for row in csv.DictReader(f)))
 
 
 def _fmt(x, pct=False):

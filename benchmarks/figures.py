@@ -1,13 +1,20 @@
-"""README pictures: ``python benchmarks/figures.py``.
+"""README pictures: ``python benchmarks/figures.py [SUBJECT]``.
 
-docs/figures/synthetic_vs_real.png: the real T1w scan of ../shared/data/real next to one synthetic
-subject's T1w and T2w (data/sg260, sub-amu01), each as its mid-sagittal slab at the same mm scale
-(same 0.5 mm display grid, same window, cropped to the same 80 x 80 mm around the spine).
+- docs/figures/synthetic_vs_real.png: the real T1w scan of ../shared/data/real next to one synthetic
+  subject's T1w and T2w (data/sg260, sub-amu01), each as its mid-sagittal slab at the same mm scale
+  (same 0.5 mm display grid, same window, cropped to the same 80 x 80 mm around the spine).
+- docs/figures/real_scan_qc.png + real_scan_discs.json: ``msanet predict`` with the bundled default model
+  on that real scan (the README's first command), and real_scan_candidates.json: the same with
+  ``--threshold 0`` (every channel's peak, whatever its confidence), for the caption.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -64,6 +71,22 @@ def main() -> None:
     out = ROOT / "docs" / "figures" / "synthetic_vs_real.png"
     fig.savefig(out)
     print(f"wrote {out}")
+    real_scan_qc()
+
+
+def real_scan_qc() -> None:
+    figures = ROOT / "docs" / "figures"
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, extra in (("default", []), ("candidates", ["--threshold", "0"])):
+            out = Path(tmp) / name
+            subprocess.run([sys.executable, "-m", "msanet.cli", "predict", str(REAL), "-o", str(out), "--quiet", *extra], check=True)
+            detections = json.loads((out / "t1w_discs.json").read_text())
+            if name == "default":
+                shutil.copy(out / "t1w_qc.png", figures / "real_scan_qc.png")
+                (figures / "real_scan_discs.json").write_text(json.dumps(detections, indent=2) + "\n")
+            else:
+                (figures / "real_scan_candidates.json").write_text(json.dumps(detections, indent=2) + "\n")
+    print(f"wrote {figures / 'real_scan_qc.png'}")
 
 
 if __name__ == "__main__":

@@ -103,3 +103,20 @@ def test_single_input_errors(trained_tiny, tmp_path, capsys, setup, code, messag
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("name, requested, expected", [
+    ("sub-01_T1w.nii.gz", "auto", "T1w"),
+    ("sub-01_acq-sag_T2w.nii", "auto", "T2w"),
+    ("t1w.nii.gz", "auto", "T1w"),
+    ("scan-t2w.nii.gz", "auto", "T2w"),
+    ("sub-01_T1w_run-1.nii.gz", "auto", "unknown"),
+    ("t1wx.nii.gz", "auto", "unknown"),
+    ("anything.nii.gz", "T2w", "T2w"),
+])
+def test_contrast_from_file_name(name, requested, expected):
+    from pathlib import Path
+
+    from msanet.predict import _contrast_of
+
+    assert _contrast_of(Path(name), requested) == expected

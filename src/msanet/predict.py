@@ -66,11 +66,15 @@ def _stem(path: Path) -> str:
 
 
 def _contrast_of(path: Path, requested: str) -> str:
+    """The requested contrast, or with 'auto' the one the file name ends with (BIDS suffix, any case:
+    ``sub-01_T1w.nii.gz``, ``t1w.nii.gz``); 'unknown' otherwise (the model is contrast-agnostic, so this
+    is only reported)."""
     if requested != "auto":
         return requested
-    stem = _stem(path)
+    stem = _stem(path).lower()
     for contrast in bids.CONTRASTS:
-        if stem.endswith(f"_{contrast}"):
+        suffix = contrast.lower()
+        if stem == suffix or stem.endswith((f"_{suffix}", f"-{suffix}")):
             return contrast
     return "unknown"
 
