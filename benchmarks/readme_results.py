@@ -13,13 +13,12 @@ import json
 import math
 from pathlib import Path
 
+from experiments import LABELS
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- RESULTS -->", "<!-- /RESULTS -->"
-LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", "mgca": "+ M-GCA", "contrastive": "+ contrastive",
-          "tau0.05": "full, tau = 0.05", "tau0.5": "full, tau = 0.5", "batch16": "full, batch 16", "full-site": "MSA-Net (full)",
-          "baseline-site": "stacked hourglass (baseline)", "default": "default model"}
 TARGETS = {"dtt_mm": 1.0, "fpr": 0.0, "fnr": 0.01, "latency_ms": 40.0}
 
 
@@ -62,7 +61,8 @@ def metric_table(rows: list[dict], runs: list[str], definition: str = "2d") -> l
             else:
                 cells += [f"{num(r['dtt_mean_mm'])} +- {num(r['dtt_std_mm'])}", num(r["fnr"], True), num(r["fpr"], True)]
         train = next((float(r["train_s"]) / 60 for (name, _), r in by.items() if name == run), math.nan)
-        out.append(f"| {LABELS.get(run, run)} | {' | '.join(cells)} | {'n/a' if math.isnan(train) else f'{train:.1f}'} |")
+        label = LABELS.get(run, run).replace(" (domain-randomised training)", "")
+        out.append(f"| {label} | {' | '.join(cells)} | {'n/a' if math.isnan(train) else f'{train:.1f}'} |")
     return out
 
 
@@ -153,6 +153,11 @@ def section_speed() -> list[str]:
     if smoke:
         out.append(f"- `msanet train`, 20 synthetic subjects, 2 epochs at 128 x 128: {smoke['seconds']:.0f} s, writing "
                    f"{', '.join(smoke['files'])} ({source('train_smoke.md')}).")
+    onnx = read_json(RESULTS / "onnx.json")
+    if onnx:
+        out.append(f"- `msanet export --onnx`: the bundled model in ONNX Runtime gives the same heatmaps as PyTorch (max difference "
+                   f"{onnx['max_abs_diff']:.0e}); batch 1: {onnx['onnxruntime_ms']:.0f} ms (ONNX Runtime) vs {onnx['torch_ms']:.0f} ms "
+                   f"(PyTorch) ({source('onnx.md')}).")
     return out + [""]
 
 

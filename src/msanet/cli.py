@@ -117,6 +117,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from msanet.export import export_onnx
+
+    r = export_onnx(args.onnx, model_path=args.model, overwrite=args.overwrite)
+    print(f"wrote {r['onnx']} and {r['metadata']}: input {r['input_size'][0]}x{r['input_size'][1]}, "
+          f"ONNX Runtime vs PyTorch max |difference| {r['max_abs_diff']:.2e}; batch-1 latency "
+          f"{r['onnxruntime_ms']:.1f} ms (ONNX Runtime) vs {r['torch_ms']:.1f} ms (PyTorch, {r['threads']} threads)")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from msanet.evaluate import run_evaluate
 
@@ -280,6 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="split JSON: score only one part of it")
     p.add_argument("--part", default="test", choices=["train", "val", "test"])
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="export a model to ONNX and check it against ONNX Runtime (needs msanet[onnx])")
+    p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="ONNX file to write (metadata beside it as OUT.json)")
+    p.add_argument("--model", help="checkpoint (.safetensors with its .json) or run folder; default: bundled model")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing OUT.onnx")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("report", help="one offline HTML page for a run: tables, curves, per-disc errors, best/worst cases")
     p.add_argument("run_dir")
