@@ -47,7 +47,7 @@ RUN_SPECS = {
     "batch16": ("sg260", "subject", ["--batch-size", "16"]),
     "full-site": ("sg260", "site", []),
     "baseline-site": ("sg260", "site", ["--no-mgca", "--no-fusion", "--no-contrastive"]),
-    "default": ("sg260-dr", "subject", ["--epochs", os.environ.get("MSANET_DEFAULT_EPOCHS", "20")]),
+    "default": ("sg260-dr", "subject", [str(Path("benchmarks") / "default.yaml"), "--epochs", "40"]),
 }
 EXPERIMENTS = {
     "table1": ["baseline", "full"],
@@ -64,7 +64,7 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
 def msanet(*args: str) -> None:
     cmd = [sys.executable, "-m", "msanet.cli", *args]
     print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True)
+    subprocess.run(cmd, check=True, cwd=ROOT)
 
 
 def machine() -> str:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every experiment, in order (about 70-90 min on 2 CPU cores). Logs to benchmarks/runs/all.log.
+# Every experiment, in order (about 2.5 h on 2 CPU cores), then the speed benchmarks, pictures and README results.
+# Idempotent: finished runs are skipped, a killed run resumes from its last checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
@@ -7,3 +8,4 @@ export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=0  # no busy-waiting threads when 
 for e in data default table1 ablation site sensitivity; do
   "$PY" benchmarks/experiments.py "$e"
 done
+bash benchmarks/run_speed.sh

@@ -20,7 +20,10 @@ from conftest import canonical_affine, canonical_phantom, label_array, make_bids
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from msanet.checkpoint import save_checkpoint
 from msanet.cli import main
+from msanet.model.msanet import MSANet, MSANetConfig
+from msanet.preprocess import PreprocessConfig
 
 
 def _nifti(path, array, affine=None):
@@ -66,6 +69,11 @@ def _model(d: Path, kind: str, trained=None):
     shutil.copy(src.with_suffix(".json"), d / "m.json")
     if kind == "corrupt":
         (d / "m.safetensors").write_bytes(b"\x00garbage" * 10)
+    elif kind == "arch":  # weights of another width under the trained model's metadata
+        other = MSANetConfig(width=8, depth=2, embed_dim=8)
+        save_checkpoint(d / "other.safetensors", MSANet(other), other, PreprocessConfig(pixel_mm=2.0, height=64, width=64))
+        (d / "other.safetensors").replace(d / "m.safetensors")
+        (d / "other.json").unlink()
     elif kind == "version":
         meta = json.loads((d / "m.json").read_text())
         meta["format_version"] = 99
@@ -97,6 +105,7 @@ ROWS = {
     "model-missing": (lambda d, t: ["predict", str(t["bids"]), "-o", str(d / "o"), "--model", str(d / "nope.safetensors")], 7, "model file not found"),
     "model-corrupt": (lambda d, t: _model(d, "corrupt", t), 7, "corrupt or unreadable weights"),
     "model-version": (lambda d, t: _model(d, "version", t), 7, "unsupported checkpoint format version 99"),
+    "model-arch": (lambda d, t: _model(d, "arch", t), 7, "do not fit the MSA-Net architecture"),
     "config-unknown": (lambda d, t: ["train", str(_yaml(d, "bogus: 1\n")), "--bids", str(d)], 2, "unknown config keys: bogus"),
     "config-type": (lambda d, t: ["train", str(_yaml(d, "epochs: two\n")), "--bids", str(d)], 2, "'epochs' must be int"),
     "output-not-writable": (lambda d, t: ["show", str(t["bids"] / "sub-s01" / "anat" / "sub-s01_T2w.nii.gz"), "-o",
@@ -134,6 +143,15 @@ def test_error_table(name, tmp_path, capsys, trained_tiny):
     new = {p for p in work.rglob("*")} - before
     assert not [p for p in new if p.is_file() and p.name != "s.json"], new  # nothing partial left behind
     assert not list(work.rglob(".msanet-tmp-*"))
+
+
+def test_no_bundled_model_is_one_clear_line(tmp_path, capsys, monkeypatch, trained_tiny):
+    monkeypatch.setattr("msanet.checkpoint.default_model_path", lambda: tmp_path / "absent.safetensors")
+    image = trained_tiny["bids"] / "sub-s01" / "anat" / "sub-s01_T2w.nii.gz"
+    assert main(["predict", str(image), "-o", str(tmp_path / "out"), "--quiet"]) == 7
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "no bundled default model" in err and "msanet train" in err, err
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
 def test_documented_table_lists_every_row():
