@@ -182,6 +182,10 @@ def bundle_default(record: dict) -> None:
         f"{meta['preprocess']['pixel_mm']} mm (field of view {meta['preprocess']['height'] * meta['preprocess']['pixel_mm']:.0f} mm)",
         f"- training data: the domain-randomised synthetic benchmark (`msanet synth --subjects 260 --seed 0 --domain-random`), "
         "182 training subjects x (T1w + T2w) with random tissue intensities: contrast-agnostic",
+        f"- augmentation: intensity (gamma, contrast, bias field, blur, Rician noise), small rotation/scale/translation, and "
+        f"field-of-view crops with probability {meta['train_config']['augmentation']['p_crop']} keeping "
+        f"{meta['train_config']['augmentation']['crop_keep'][0]}..{meta['train_config']['augmentation']['crop_keep'][1]} of each "
+        "dimension (`benchmarks/default.yaml`: real scans are often tight crops)",
         f"- training: `{' '.join(record['flags'])}`; {record['train_seconds']} s on {machine()}",
         "", "## Test figures (realistic synthetic test split, 52 subjects, label-matched, 2D mm; from benchmarks/results/default.md)", "",
         "| contrast | DTT mean +- std (mm) | FNR | FPR |", "|---|---|---|---|", *rows, "",

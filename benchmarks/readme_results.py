@@ -213,10 +213,11 @@ def section_default() -> list[str]:
         out += ["![the bundled model on the real scan](docs/figures/real_scan_qc.png)", "",
                 f"*The README's first command on the real T1w scan of `../shared/data/real` (no ground truth): "
                 f"{n} disc(s) above the calibrated threshold {found['threshold']:.2f} ({names}).{cand_text} "
-                f"This scan is a {real_extent_mm():.0f} mm tall crop of the cervical spine that does not reach the skull base, so a "
-                "level can only be named by counting from structures outside the field of view; the model, trained only on synthetic scans covering the skull base "
-                "to T2-T4, is not confident about any level here. The picture itself shows the slab the model sees: head up, anterior "
-                "left, true mm scale (dark vertebral bodies, bright discs, cord in the canal). Picture: `python benchmarks/figures.py`.*", ""]
+                f"This scan is a {real_extent_mm():.0f} mm tall crop of the cervical spine that does not reach the skull base and has "
+                "no labels, so neither the positions nor the level names can be scored; by eye it shows four discs, the lowest cut by "
+                "the lower edge of the field of view. The model has only ever seen synthetic scans. The picture shows the slab the "
+                "model sees: head up, anterior left, true mm scale (dark vertebral bodies, bright discs, cord in the canal). "
+                "Picture: `python benchmarks/figures.py`.*", ""]
     return out
 
 
