@@ -96,6 +96,7 @@ def run(name: str) -> dict:
     if record_path.exists():
         record = json.loads(record_path.read_text())
         record["train_seconds"] = train_seconds(out)
+        record["best_val_mse"] = best_val_mse(out)
         return record
     if not (out / "done").exists():
         resume = ["--resume"] if (out / "last.state.pt").exists() else []
@@ -110,7 +111,8 @@ def run(name: str) -> dict:
     msanet("evaluate", "--pred", str(out / "pred"), "--gt", str(DATA / "sg260"), "-o", str(out / "eval"), "--split", str(SPLITS / f"{split}.json"))
     msanet("report", str(out), "-o", str(out / "report.html"))
     record = {"name": name, "train_seconds": round(train_s), "predict_seconds_per_image": round(predict_s / len(test_images), 3),
-              "flags": BASE_FLAGS + extra, "data": data, "split": split, "summary": json.loads((out / "eval" / "summary.json").read_text())}
+              "flags": BASE_FLAGS + extra, "data": data, "split": split, "summary": json.loads((out / "eval" / "summary.json").read_text()),
+              "best_val_mse": best_val_mse(out)}
     record_path.write_text(json.dumps(record, indent=2))
     return record
 
@@ -123,6 +125,11 @@ def train_seconds(out: Path) -> int:
         return round(sum(float(row["seconds"]) for row in csv.DictReader(f)))
 
 
+def best_val_mse(out: Path) -> float:
+    """Validation heatmap MSE of the run's best checkpoint (the one that is evaluated)."""
+    return float(json.loads((out / "best.json").read_text())["best_val_loss"])
+
+
 def _fmt(x, pct=False):
     if x is None:
         return "n/a"
@@ -132,10 +139,10 @@ def _fmt(x, pct=False):
 def write_results(experiment: str, records: list[dict], command: str, started: float) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     lines = [f"# {experiment}", "", f"- command: `{command}`", f"- commit: {commit()}", f"- machine: {machine()}",
-             f"- date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}", f"- wall time of this command: {time.time() - started:.0f} s",
+             f"- date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}", f"- wall time of this command: {time.time() - started:.0f} s (runs finished earlier are reused, not retrained)",
              f"- training budget: `{' '.join(BASE_FLAGS)}` (per-run extra flags below)", "- data: synthetic Spine-Generic-like benchmark, 260 subjects, "
              "42 sites, seed 0 (`python benchmarks/experiments.py data`); test = held-out subjects of the split named per row", ""]
-    csv_rows = ["run,contrast,definition,n_gt,n_pred,dtt_mean_mm,dtt_std_mm,dtt_median_mm,fnr,fpr,train_s"]
+    csv_rows = ["run,contrast,definition,n_gt,n_pred,dtt_mean_mm,dtt_std_mm,dtt_median_mm,fnr,fpr,train_s,best_val_mse"]
     for definition, title in (("2d", "label-matched, 2D mid-sagittal mm"), ("3d", "label-matched, 3D world mm"), ("closest_point", "closest-point (anchors' code)")):
         lines += [f"## {title}", "", "| run | contrast | DTT mean +- std (mm) | DTT median (mm) | FNR | FPR | GT discs | predicted |",
                   "|---|---|---|---|---|---|---|---|"]
@@ -145,12 +152,14 @@ def write_results(experiment: str, records: list[dict], command: str, started: f
                 lines.append(f"| {LABELS[r['name']]} | {contrast} | {_fmt(m['dtt_mean'])} +- {_fmt(m['dtt_std'])} | {_fmt(m['dtt_median'])} | "
                              f"{_fmt(m['fnr'], True)} | {_fmt(m['fpr'], True)} | {m['n_gt']} | {m['n_pred']} |")
                 csv_rows.append(f"{r['name']},{contrast},{definition},{m['n_gt']},{m['n_pred']},{m['dtt_mean']},{m['dtt_std']},"
-                                f"{m['dtt_median']},{m['fnr']},{m['fpr']},{r['train_seconds']}")
+                                f"{m['dtt_median']},{m['fnr']},{m['fpr']},{r['train_seconds']},{r['best_val_mse']}")
         lines.append("")
-    lines += ["## Runs", "", "| run | extra flags | split | training data | training wall time (s) | predict s/image |", "|---|---|---|---|---|---|"]
+    lines += ["## Runs", "", "| run | extra flags | split | training data | training wall time (s) | best validation MSE | predict s/image |",
+              "|---|---|---|---|---|---|---|"]
     for r in records:
         extra = " ".join(r["flags"][len(BASE_FLAGS):]) or "(none)"
-        lines.append(f"| {LABELS[r['name']]} | `{extra}` | {r['split']} | {r['data']} | {r['train_seconds']} | {r['predict_seconds_per_image']} |")
+        lines.append(f"| {LABELS[r['name']]} | `{extra}` | {r['split']} | {r['data']} | {r['train_seconds']} | {r['best_val_mse']:.5f} | "
+                     f"{r['predict_seconds_per_image']} |")
     out = RESULTS / f"{experiment}.md"
     out.write_text("\n".join(lines) + "\n")
     (RESULTS / f"{experiment}.csv").write_text("\n".join(csv_rows) + "\n")
