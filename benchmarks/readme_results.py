@@ -1,7 +1,7 @@
 """Write the README's results section from benchmarks/results/: ``python benchmarks/readme_results.py``.
 
 Replaces everything between ``<!-- RESULTS -->`` and ``<!-- /RESULTS -->`` in README.md. Every number
-comes from a file in benchmarks/results/ (or docs/figures/real_scan_*.json) that states the command,
+comes from a file in benchmarks/results/ that states the command,
 the commit and the machine, and every table names its source file. Nothing here is typed by hand.
 A result file that does not exist yet is reported as "not run yet" instead of a number.
 """
@@ -17,7 +17,6 @@ from experiments import LABELS
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
-FIGURES = ROOT / "docs" / "figures"
 START, END = "<!-- RESULTS -->", "<!-- /RESULTS -->"
 TARGETS = {"dtt_mm": 1.0, "fpr": 0.0, "fnr": 0.01, "latency_ms": 40.0}
 
@@ -214,8 +213,8 @@ def section_targets() -> list[str]:
 
 def section_default() -> list[str]:
     rows = read_csv("default")
-    found = read_json(FIGURES / "real_scan_discs.json")
-    cand = read_json(FIGURES / "real_scan_candidates.json")
+    real = read_json(RESULTS / "real_scan.json") or {}
+    found, cand = real.get("default"), real.get("candidates")
     out = ["### The bundled default model", ""]
     if rows is not None:
         out += [f"Trained on the domain-randomised copy of the benchmark (random tissue intensities), scored on the realistic test "
@@ -236,7 +235,7 @@ def section_default() -> list[str]:
                 "no labels, so neither the positions nor the level names can be scored; by eye it shows four discs, the lowest cut by "
                 "the lower edge of the field of view. The model has only ever seen synthetic scans. The picture shows the slab the "
                 "model sees: head up, anterior left, true mm scale (dark vertebral bodies, bright discs, cord in the canal). "
-                "Picture: `python benchmarks/figures.py`.*", ""]
+                f"Picture and detections: `python benchmarks/figures.py`, {source('real_scan.md')}.*", ""]
     return out
 
 
