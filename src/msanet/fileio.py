@@ -1,13 +1,17 @@
 """Atomic file writing: write to a temporary file beside the target, then rename.
 
-A crash, SIGKILL or full disk never leaves a partial file under the final name.
+A crash, SIGKILL or full disk never leaves a partial file under the final name. A temporary file is
+named ``.msanet-tmp-<pid>-<host>-<random><suffixes>``; one whose writer (same host, that pid) is no
+longer running is left over from a killed run and is removed the next time msanet writes into that folder.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
+import socket
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +19,36 @@ from pathlib import Path
 from msanet.errors import OutputError
 
 TMP_PREFIX = ".msanet-tmp-"
+_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
+    """Delete temporary files in ``folder`` left by msanet processes of this host that are gone.
+
+    Files of running writers, of other hosts (shared file systems) and of unknown format are kept.
+    Returns the removed paths.
+    """
+    removed = []
+    for tmp in Path(folder).glob(TMP_PREFIX + "*"):
+        fields = tmp.name[len(TMP_PREFIX):].split("-", 2)
+        if len(fields) < 3 or not fields[0].isdigit() or fields[1] != _HOST or _pid_alive(int(fields[0])):
+            continue
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except OSError:  # raced with another cleaner, or not ours to delete: leave it
+            pass
+    return removed
 
 
 def _output_error(path: Path, exc: OSError) -> OutputError:
@@ -54,9 +88,10 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
     if path.exists() and not overwrite:
         raise OutputError(f"{path}: already exists (use --overwrite to replace it)")
     ensure_dir(path.parent)
+    remove_stale_temps(path.parent)
     suffix = "".join(path.suffixes) or ".tmp"
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=suffix, dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-{_HOST}-", suffix=suffix, dir=path.parent)
     except OSError as exc:
         raise _output_error(path, exc) from None
     os.close(fd)

@@ -29,7 +29,7 @@ from msanet import bids, discs, io, qc
 from msanet.checkpoint import Checkpoint, load_checkpoint
 from msanet.decode import Detection, decode_heatmaps
 from msanet.errors import ConfigError, InputNotFoundError, MsanetError, PartialFailure
-from msanet.fileio import ensure_dir, write_text
+from msanet.fileio import ensure_dir, remove_stale_temps, write_text
 from msanet.preprocess import PreprocessConfig, SagittalImage, preprocess_volume
 
 LABEL_SUFFIX = "_label-discs_dlabel.nii.gz"
@@ -205,6 +205,7 @@ def run_predict(
     done, skipped, failed = [], [], []
     for job in tqdm(jobs, desc="predict", disable=not progress or len(jobs) < 2):
         if not overwrite and all(p.exists() for p in outputs_of(job)):
+            remove_stale_temps(job.out_dir)  # left by a run killed while it overwrote these outputs
             skipped.append(str(job.image))
             continue
         try:
