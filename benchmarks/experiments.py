@@ -15,18 +15,15 @@ with the exact command, commit, machine and wall times. The protocol is in bench
 from __future__ import annotations
 
 import json
-import os
-import platform
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from common import RESULTS, ROOT, commit, header, machine
+
 DATA = ROOT / "data"
 RUNS = ROOT / "benchmarks" / "runs"
-RESULTS = ROOT / "benchmarks" / "results"
 SPLITS = ROOT / "benchmarks" / "splits"
 CACHE = DATA / "cache"
 SEED = 0
@@ -65,15 +62,6 @@ def msanet(*args: str) -> None:
     cmd = [sys.executable, "-m", "msanet.cli", *args]
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True, cwd=ROOT)
-
-
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
-    return f"{os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}, Python {platform.python_version()}"
-
-
-def commit() -> str:
-    return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
 
 
 def make_data() -> None:
@@ -138,8 +126,7 @@ def _fmt(x, pct=False):
 
 def write_results(experiment: str, records: list[dict], command: str, started: float) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
-    lines = [f"# {experiment}", "", f"- command: `{command}`", f"- commit: {commit()}", f"- machine: {machine()}",
-             f"- date: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}", f"- wall time of this command: {time.time() - started:.0f} s (runs finished earlier are reused, not retrained)",
+    lines = [*header(experiment, command)[:-1], f"- wall time of this command: {time.time() - started:.0f} s (runs finished earlier are reused, not retrained)",
              f"- training budget: `{' '.join(BASE_FLAGS)}` (per-run extra flags below)", "- data: synthetic Spine-Generic-like benchmark, 260 subjects, "
              "42 sites, seed 0 (`python benchmarks/experiments.py data`); test = held-out subjects of the split named per row", ""]
     csv_rows = ["run,contrast,definition,n_gt,n_pred,dtt_mean_mm,dtt_std_mm,dtt_median_mm,fnr,fpr,train_s,best_val_mse"]
