@@ -12,11 +12,6 @@ The paths are fused by an adaptive gate computed from the input, one weight per 
   alpha = sigmoid(W_a GAP(x) + b_a)      # [B, C, 1, 1], W_a a 1x1 convolution (C -> C)
   out = x + alpha * local + (1 - alpha) * global   (residual connection)
 
-Each path's BatchNorm scale starts at 0 ("zero-init residual", as timm's ``zero_init_last``), so a fresh
-module is the identity and the paths grow in during training. With random scales the two paths add
-full-strength noise to the features right before the linear heatmap head, which kept the '+ M-GCA'
-ablation (no fusion) on the empty-heatmap plateau for the whole 20-epoch budget (benchmarks/README.md).
-
 Parameters: 58 C^2 (+ BN, gate) per module, i.e. most of a stack's parameters at the default width.
 """
 
@@ -67,8 +62,6 @@ class MGCA(nn.Module):
         self.local_gca = GaussianContext(c, learnable_c)
         self.global_gca = GaussianContext(c, learnable_c)
         self.gate = nn.Conv2d(channels, channels, 1)
-        nn.init.zeros_(self.local_conv[1].weight)  # zero-init residual: the module starts as the identity
-        nn.init.zeros_(self.global_conv[1].weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         local = self.local_gca(self.local_conv(x))  # [B, C, H, W], 3x3 receptive field
