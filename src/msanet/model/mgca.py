@@ -12,6 +12,10 @@ The paths are fused by an adaptive gate computed from the input, one weight per 
   alpha = sigmoid(W_a GAP(x) + b_a)      # [B, C, 1, 1], W_a a 1x1 convolution (C -> C)
   out = x + alpha * local + (1 - alpha) * global   (residual connection)
 
+Initialisation: PyTorch defaults (each path's BatchNorm scale starts at 1). Starting the scales at 0, so
+that a new module is the identity, was tried (benchmarks/results/ablation-mgca-zero-init.md): it lets
+M-GCA without fusion train like the baseline, but the full model then finds far fewer discs.
+
 Parameters: 58 C^2 (+ BN, gate) per module, i.e. most of a stack's parameters at the default width.
 """
 
