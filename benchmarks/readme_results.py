@@ -65,12 +65,16 @@ def metric_table(rows: list[dict], runs: list[str], definition: str = "2d") -> l
     return out
 
 
-def machine_of(name: str) -> str | None:
-    """The 'machine:' line of a result file (training is bit-identical on one machine, not across CPU types)."""
+def cpu_of(name: str) -> str | None:
+    """Cores and CPU model from the 'machine:' line of a result file, e.g. '2 cores (Intel(R) Xeon(R) Processor)'.
+
+    Training is bit-identical on one CPU type, not across types; RAM, kernel and the line's format do not matter.
+    """
     path = RESULTS / f"{name}.md"
     if not path.exists():
         return None
-    return next((line.split(":", 1)[1].strip() for line in path.read_text().splitlines() if line.startswith("- machine:")), None)
+    line = next((x.split(":", 1)[1].strip() for x in path.read_text().splitlines() if x.startswith("- machine:")), None)
+    return line.split("),", 1)[0] + ")" if line and ")," in line else line
 
 
 def run_mean(rows: list[dict], run: str, column: str = "dtt_mean_mm") -> float:
@@ -145,9 +149,9 @@ def section_site() -> list[str]:
         out += [f"Same recipe on the subject-level split (sites shared with training): baseline {num(run_mean(subject_rows, 'baseline'))} mm, "
                 f"full {num(run_mean(subject_rows, 'full'))} mm mean DTT; on unseen sites: baseline "
                 f"{num(run_mean(rows, 'baseline-site'))} mm, full {num(run_mean(rows, 'full-site'))} mm.", ""]
-        site_machine, subject_machine = machine_of("site"), machine_of("table1")
+        site_machine, subject_machine = cpu_of("site"), cpu_of("table1")
         if site_machine != subject_machine:
-            out[-2] += (f" The two were trained on different machines ({site_machine}; {subject_machine}): the same seed gives "
+            out[-2] += (f" The two were trained on different CPU types ({site_machine}; {subject_machine}): the same seed gives "
                         "the same weights only on the same kind of CPU, so part of the difference is run-to-run variation.")
     return out
 
