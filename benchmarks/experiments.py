@@ -173,7 +173,7 @@ def bundle_default(record: dict) -> None:
         f"- file: `msanet-default.safetensors` ({size_mb:.1f} MB) + `msanet-default.json` (config, config hash, calibrated threshold "
         f"{meta['threshold']:.3f}); made by `python benchmarks/experiments.py default` at commit {commit()}",
         f"- architecture: full MSA-Net (M-GCA, fusion, contrastive training), width {meta['model_config']['width']}, "
-        f"{meta['model_config']['num_discs']} disc channels (C1-C2 .. T4-T5), contrastive temperature tau {meta['train_config']['tau']}",
+        f"{meta['model_config']['num_discs']} disc channels (C1-C2 .. T4-T5)",
         f"- input: mid-sagittal slab resampled to {meta['preprocess']['height']} x {meta['preprocess']['width']} px at "
         f"{meta['preprocess']['pixel_mm']} mm (field of view {meta['preprocess']['height'] * meta['preprocess']['pixel_mm']:.0f} mm)",
         f"- training data: the domain-randomised synthetic benchmark (`msanet synth --subjects 260 --seed 0 --domain-random`), "
