@@ -237,6 +237,14 @@ def section_default() -> list[str]:
         out += [f"Trained on the domain-randomised copy of the benchmark (random tissue intensities), scored on the realistic test "
                 f"split. Source: {source('default.md')}; model card: [src/msanet/weights/MODEL_CARD.md](src/msanet/weights/MODEL_CARD.md).", ""]
         out += metric_table(rows, ["default"]) + [""]
+        tried = read_csv("default-tau0.5")
+        if tried is not None:
+            new = {r["contrast"]: r for r in tried if r["definition"] == "2d"}
+            cur = {r["contrast"]: r for r in rows if r["definition"] == "2d"}
+            text = "; ".join(f"{c} {num(float(new[c]['dtt_mean_mm']))} mm / FNR {num(float(new[c]['fnr']), True)} (bundled: "
+                             f"{num(float(cur[c]['dtt_mean_mm']))} mm / {num(float(cur[c]['fnr']), True)})" for c in sorted(new) if c in cur)
+            out += [f"Tried: the same recipe with tau 0.5, the best temperature in the sensitivity runs ({source('default-tau0.5.md')}): "
+                    f"{text}. It was not bundled.", ""]
     if found is not None:
         n = len(found["discs"])
         names = ", ".join(d["name"] for d in found["discs"]) or "none"
