@@ -167,6 +167,29 @@ def section_sensitivity() -> list[str]:
                   "learning rate: under this short budget that, more than the batch size itself, is what its row measures.", ""]
 
 
+def section_seeds() -> list[str]:
+    rows = read_csv("seeds")
+    if rows is None:
+        return ["*Run-to-run variation: not run yet (`python benchmarks/experiments.py seeds`).*", ""]
+    runs = ["baseline", "baseline-seed1", "full", "full-seed1"]
+    out = ["### Run-to-run variation (second training seed)", "",
+           f"The same runs with training seed 1 instead of 0 (initialisation, augmentation, batch order; same data and split), "
+           f"same machine. Label-matched, 2D mm. Source: {source('seeds.md')}.", ""]
+    out += metric_table(rows, runs) + [""]
+    dtt = {r: run_mean(rows, r) for r in runs}
+    fnr = {r: run_mean(rows, r, "fnr") for r in runs}
+    spread = max(abs(dtt["baseline"] - dtt["baseline-seed1"]), abs(dtt["full"] - dtt["full-seed1"]))
+    gap = min(dtt["baseline"], dtt["baseline-seed1"]) - max(dtt["full"], dtt["full-seed1"])
+    out += [f"Mean DTT over both contrasts, seed 0 / seed 1: baseline {num(dtt['baseline'])} / {num(dtt['baseline-seed1'])} mm, "
+            f"full {num(dtt['full'])} / {num(dtt['full-seed1'])} mm (mean FNR: baseline {num(fnr['baseline'], True)} / "
+            f"{num(fnr['baseline-seed1'], True)}, full {num(fnr['full'], True)} / {num(fnr['full-seed1'], True)}). Changing the seed moves "
+            f"a run's mean DTT by up to {num(spread)} mm; "
+            + (f"the full model beats the baseline under both seeds by at least {num(gap)} mm, more than that spread."
+               if gap > spread else "the full-vs-baseline difference is not larger than that spread under both seeds, so it is not "
+               "established at this budget.") + " Two seeds are the least that shows a spread; they do not give a confidence interval.", ""]
+    return out
+
+
 def complexity_files() -> list[dict]:
     return [json.loads(p.read_text()) | {"file": p.with_suffix(".md").name} for p in sorted(RESULTS.glob("complexity_*.json"))]
 
@@ -279,7 +302,7 @@ def build() -> str:
              "All figures are measured on the synthetic Spine-Generic-like benchmark (260 subjects, 42 sites; "
              "[benchmarks/README.md](benchmarks/README.md) gives the protocol): 128 x 128 px at 2 mm, width 64, 20 epochs per run "
              "on 2 CPU cores. They show what this code does under that budget, not what MSA-Net reaches on real data.", ""]
-    for section in (section_table1, section_ablation, section_sensitivity, section_site, section_targets, section_speed, section_default):
+    for section in (section_table1, section_seeds, section_ablation, section_sensitivity, section_site, section_targets, section_speed, section_default):
         lines += section()
     lines.append(END)
     return "\n".join(lines)
