@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import nibabel as nib
@@ -81,6 +83,14 @@ def make_bids(root: Path, subjects=("sub-aaa01", "sub-aaa02", "sub-bbb01"), nami
         lines += [f"{sid}\tF\t30\t{sid[4:7]}" for sid in subjects]
         (root / "participants.tsv").write_text("\n".join(lines) + "\n")
     return root
+
+
+@pytest.fixture
+def dead_pid() -> int:
+    """The pid of a process that has already exited (stands for a killed msanet run)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
 
 
 @pytest.fixture

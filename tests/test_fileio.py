@@ -1,18 +1,10 @@
 import errno
 import os
-import subprocess
-import sys
 
 import pytest
 
 from msanet.errors import OutputError
-from msanet.fileio import TMP_PREFIX, _HOST, atomic_path, remove_stale_temps, write_bytes, write_text
-
-
-def _dead_pid() -> int:
-    proc = subprocess.Popen([sys.executable, "-c", "pass"])
-    proc.wait()
-    return proc.pid
+from msanet.fileio import HOST_TAG, TMP_PREFIX, atomic_path, remove_stale_temps, write_bytes, write_text
 
 
 def test_write_is_atomic_and_leaves_no_temp(tmp_path):
@@ -23,7 +15,7 @@ def test_write_is_atomic_and_leaves_no_temp(tmp_path):
 
 def test_temp_keeps_suffixes_and_names_its_writer(tmp_path):
     with atomic_path(tmp_path / "x_discs.nii.gz") as tmp:
-        assert tmp.name.startswith(f"{TMP_PREFIX}{os.getpid()}-{_HOST}-") and tmp.name.endswith(".nii.gz")
+        assert tmp.name.startswith(f"{TMP_PREFIX}{os.getpid()}-{HOST_TAG}-") and tmp.name.endswith(".nii.gz")
         tmp.write_bytes(b"1")
     assert (tmp_path / "x_discs.nii.gz").read_bytes() == b"1"
 
@@ -54,10 +46,10 @@ def test_disk_full_is_one_output_error(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-def test_stale_temps_of_dead_writers_are_removed_others_kept(tmp_path):
-    dead = tmp_path / f"{TMP_PREFIX}{_dead_pid()}-{_HOST}-abc123.json"
-    live = tmp_path / f"{TMP_PREFIX}{os.getpid()}-{_HOST}-def456.json"
-    other_host = tmp_path / f"{TMP_PREFIX}{_dead_pid()}-00000000-ghi789.json"
+def test_stale_temps_of_dead_writers_are_removed_others_kept(tmp_path, dead_pid):
+    dead = tmp_path / f"{TMP_PREFIX}{dead_pid}-{HOST_TAG}-abc123.json"
+    live = tmp_path / f"{TMP_PREFIX}{os.getpid()}-{HOST_TAG}-def456.json"
+    other_host = tmp_path / f"{TMP_PREFIX}{dead_pid}-00000000-ghi789.json"
     unknown = tmp_path / f"{TMP_PREFIX}oldstyle.json"
     for p in (dead, live, other_host, unknown):
         p.write_text("partial")
@@ -65,8 +57,8 @@ def test_stale_temps_of_dead_writers_are_removed_others_kept(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in (live, other_host, unknown))
 
 
-def test_next_write_into_the_folder_clears_a_killed_runs_temp(tmp_path):
-    dead = tmp_path / f"{TMP_PREFIX}{_dead_pid()}-{_HOST}-abc123.nii.gz"
+def test_next_write_into_the_folder_clears_a_killed_runs_temp(tmp_path, dead_pid):
+    dead = tmp_path / f"{TMP_PREFIX}{dead_pid}-{HOST_TAG}-abc123.nii.gz"
     dead.write_bytes(b"partial")
     write_text(tmp_path / "y.csv", "a,b\n")
     assert os.listdir(tmp_path) == ["y.csv"]

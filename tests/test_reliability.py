@@ -208,18 +208,16 @@ def test_sigkill_during_batch_predict_then_rerun_finishes(trained_tiny, tmp_path
         assert json.loads(Path(str(path).replace("_label-discs_dlabel.nii.gz", "_discs.json")).read_text())["discs"] is not None
 
 
-def test_rerun_after_a_kill_removes_the_killed_runs_temp_files(trained_tiny, tmp_path):
+def test_rerun_after_a_kill_removes_the_killed_runs_temp_files(trained_tiny, tmp_path, dead_pid):
     """A run killed while overwriting outputs leaves a temp file; a later run that skips the job removes it."""
-    from msanet.fileio import TMP_PREFIX, _HOST
+    from msanet.fileio import HOST_TAG, TMP_PREFIX
 
     image = trained_tiny["bids"] / "sub-s01" / "anat" / "sub-s01_T2w.nii.gz"
     args = ["predict", str(image), "-o", str(tmp_path / "p"), "--model", str(trained_tiny["run"] / "best.safetensors"), "--quiet"]
     assert main(args) == 0
     before = _digest(tmp_path / "p")
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
     folder = next((tmp_path / "p").rglob("*_discs.json")).parent
-    (folder / f"{TMP_PREFIX}{dead.pid}-{_HOST}-x1y2z3_discs.json").write_text('{"half": ')
+    (folder / f"{TMP_PREFIX}{dead_pid}-{HOST_TAG}-x1y2z3_discs.json").write_text('{"half": ')
     assert main(args) == 0
     assert _digest(tmp_path / "p") == before
 

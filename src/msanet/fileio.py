@@ -19,7 +19,7 @@ from pathlib import Path
 from msanet.errors import OutputError
 
 TMP_PREFIX = ".msanet-tmp-"
-_HOST = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]
+HOST_TAG = hashlib.sha1(socket.gethostname().encode()).hexdigest()[:8]  # names this host in temp file names
 
 
 def _pid_alive(pid: int) -> bool:
@@ -28,7 +28,7 @@ def _pid_alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:  # alive, owned by someone else
-        return True
+        pass
     return True
 
 
@@ -41,7 +41,7 @@ def remove_stale_temps(folder: str | os.PathLike) -> list[Path]:
     removed = []
     for tmp in Path(folder).glob(TMP_PREFIX + "*"):
         fields = tmp.name[len(TMP_PREFIX):].split("-", 2)
-        if len(fields) < 3 or not fields[0].isdigit() or fields[1] != _HOST or _pid_alive(int(fields[0])):
+        if len(fields) < 3 or not fields[0].isdigit() or fields[1] != HOST_TAG or _pid_alive(int(fields[0])):
             continue
         try:
             tmp.unlink()
@@ -91,7 +91,7 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
     remove_stale_temps(path.parent)
     suffix = "".join(path.suffixes) or ".tmp"
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-{_HOST}-", suffix=suffix, dir=path.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{os.getpid()}-{HOST_TAG}-", suffix=suffix, dir=path.parent)
     except OSError as exc:
         raise _output_error(path, exc) from None
     os.close(fd)
