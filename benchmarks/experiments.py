@@ -6,7 +6,7 @@
     python benchmarks/experiments.py sensitivity # temperature tau and batch size (Table 4 analogue, reduced grid)
     python benchmarks/experiments.py site        # site-held-out generalisation
     python benchmarks/experiments.py default     # the bundled default model (domain-randomised training)
-    python benchmarks/experiments.py seeds       # run-to-run variation: baseline and full with a second seed
+    python benchmarks/experiments.py seeds       # run-to-run variation: the four ablation runs with a second seed
 
 Each experiment trains the runs it needs (skipping runs already finished in benchmarks/runs/),
 predicts the test split, evaluates it, and writes ``benchmarks/results/<name>.md`` and ``.csv``
@@ -48,6 +48,8 @@ RUN_SPECS = {
     "default": ("sg260-dr", "subject", [str(Path("benchmarks") / "default.yaml"), "--epochs", "40"]),
     "baseline-seed1": ("sg260", "subject", ["--no-mgca", "--no-fusion", "--no-contrastive", "--seed", "1"]),
     "full-seed1": ("sg260", "subject", ["--seed", "1"]),
+    "mgca-seed1": ("sg260", "subject", ["--no-fusion", "--no-contrastive", "--seed", "1"]),
+    "contrastive-seed1": ("sg260", "subject", ["--no-mgca", "--no-fusion", "--seed", "1"]),
 }
 EXPERIMENTS = {
     "table1": ["baseline", "full"],
@@ -55,12 +57,13 @@ EXPERIMENTS = {
     "sensitivity": ["full", "tau0.05", "tau0.5", "batch16"],
     "site": ["baseline-site", "full-site"],
     "default": ["default"],
-    "seeds": ["baseline", "full", "baseline-seed1", "full-seed1"],
+    "seeds": ["baseline", "mgca", "contrastive", "full", "baseline-seed1", "mgca-seed1", "contrastive-seed1", "full-seed1"],
 }
 LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", "mgca": "+ M-GCA", "contrastive": "+ contrastive",
           "tau0.05": "full, tau = 0.05", "tau0.5": "full, tau = 0.5", "batch16": "full, batch 16", "full-site": "MSA-Net (full)",
           "baseline-site": "stacked hourglass (baseline)", "default": "default model (domain-randomised training)",
-          "baseline-seed1": "stacked hourglass (baseline), seed 1", "full-seed1": "MSA-Net (full), seed 1"}
+          "baseline-seed1": "stacked hourglass (baseline), seed 1", "full-seed1": "MSA-Net (full), seed 1",
+          "mgca-seed1": "+ M-GCA, seed 1", "contrastive-seed1": "+ contrastive, seed 1"}
 
 
 def msanet(*args: str) -> None:
