@@ -274,8 +274,8 @@ def section_default() -> list[str]:
         if tried is not None:
             new = {r["contrast"]: r for r in tried if r["definition"] == "2d"}
             cur = {r["contrast"]: r for r in rows if r["definition"] == "2d"}
-            text = "; ".join(f"{c} {num(float(new[c]['dtt_mean_mm']))} mm / FNR {num(float(new[c]['fnr']), True)} (bundled: "
-                             f"{num(float(cur[c]['dtt_mean_mm']))} mm / {num(float(cur[c]['fnr']), True)})" for c in sorted(new) if c in cur)
+            text = "; ".join(f"{c} {num(new[c]['dtt_mean_mm'])} mm / FNR {num(new[c]['fnr'], True)} (bundled: "
+                             f"{num(cur[c]['dtt_mean_mm'])} mm / {num(cur[c]['fnr'], True)})" for c in sorted(new) if c in cur)
             out += [f"Tried: the same recipe with tau 0.5, the best temperature in the sensitivity runs ({source('default-tau0.5.md')}): "
                     f"{text}. It was not bundled.", ""]
     if found is not None:
