@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from msanet.checkpoint import save_checkpoint
 from msanet.cli import main
+from msanet.fileio import HOST_TAG, TMP_PREFIX
 from msanet.model.msanet import MSANet, MSANetConfig
 from msanet.preprocess import PreprocessConfig
 
@@ -210,8 +211,6 @@ def test_sigkill_during_batch_predict_then_rerun_finishes(trained_tiny, tmp_path
 
 def test_rerun_after_a_kill_removes_the_killed_runs_temp_files(trained_tiny, tmp_path, dead_pid):
     """A run killed while overwriting outputs leaves a temp file; a later run that skips the job removes it."""
-    from msanet.fileio import HOST_TAG, TMP_PREFIX
-
     image = trained_tiny["bids"] / "sub-s01" / "anat" / "sub-s01_T2w.nii.gz"
     args = ["predict", str(image), "-o", str(tmp_path / "p"), "--model", str(trained_tiny["run"] / "best.safetensors"), "--quiet"]
     assert main(args) == 0
