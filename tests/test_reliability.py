@@ -50,6 +50,14 @@ def _truncated(d: Path):
     return ["inspect", str(d / "t.nii.gz")]
 
 
+def _bad_header(d: Path, vox_offset: float):
+    """A single-file NIfTI whose header's vox_offset (where the voxel data start) is impossible."""
+    raw = bytearray(nib.Nifti1Image(np.random.rand(8, 8, 8).astype(np.float32), np.eye(4)).to_bytes())
+    raw[108:112] = np.float32(vox_offset).tobytes()  # vox_offset field, little-endian like the file
+    (d / "h.nii").write_bytes(bytes(raw))
+    return ["inspect", str(d / "h.nii")]
+
+
 def _spacing_zero(d: Path):
     img = nib.Nifti1Image(np.random.rand(4, 5, 6).astype(np.float32), None)
     img.header["pixdim"][1] = 0.0
@@ -87,6 +95,8 @@ ROWS = {
     "missing": (lambda d, t: ["inspect", str(d / "nope.nii.gz")], 3, "no such file"),
     "not-nifti": (lambda d, t: ["inspect", str((d / "x.nii.gz").write_text("hello") and d / "x.nii.gz")], 4, "not a readable NIfTI"),
     "truncated": (lambda d, t: _truncated(d), 4, "truncated or corrupt"),
+    "bad-header": (lambda d, t: _bad_header(d, 264), 4, "not a readable NIfTI image .*vox offset 264 too low"),
+    "huge-offset": (lambda d, t: _bad_header(d, 1e30), 4, "truncated or corrupt image data"),
     "2d": (lambda d, t: ["inspect", _nifti(d / "a.nii.gz", np.ones((4, 5), np.float32))], 4, "expected a 3D image, found 2D"),
     "4d": (lambda d, t: ["inspect", _nifti(d / "a.nii.gz", np.ones((4, 5, 6, 2), np.float32))], 4, "found 4D"),
     "zero-size": (lambda d, t: ["inspect", _nifti(d / "a.nii.gz", np.ones((4, 0, 6), np.float32))], 4, "zero-size dimension"),

@@ -35,7 +35,9 @@ MIN_SPACING_MM = 0.01
 MAX_SPACING_MM = 50.0
 GRID_ATOL_MM = 1e-3
 
-_READ_ERRORS = (OSError, EOFError, ValueError, zlib.error, gzip.BadGzipFile, nib.filebasedimages.ImageFileError)
+_READ_ERRORS = (OSError, EOFError, ValueError, zlib.error, gzip.BadGzipFile, nib.filebasedimages.ImageFileError,
+                nib.spatialimages.HeaderDataError, nib.spatialimages.HeaderTypeError,  # inconsistent headers
+                OverflowError)  # absurd offsets or sizes in a header
 
 
 def _load_header(path: str | Path, what: str = "image") -> nib.Nifti1Image:
