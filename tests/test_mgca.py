@@ -49,7 +49,7 @@ def test_mgca_is_residual_and_shape_preserving():
 
 def test_paths_are_dense_3x3_and_7x7():
     m = MGCA(8)
-    local, glob = m.local_conv[0], m.global_conv[0]
+    local, glob = m.local_conv, m.global_conv
     assert (local.kernel_size, local.groups, glob.kernel_size, glob.groups) == ((3, 3), 1, (7, 7), 1)
 
 
@@ -62,14 +62,32 @@ def test_gate_blends_the_two_paths(gate_bias, path):
     torch.nn.init.constant_(m.gate.bias, gate_bias)
     x = torch.rand(2, 4, 8, 8)
     with torch.no_grad():
-        local = m.local_gca(m.local_conv(x))
-        glob = m.global_gca(m.global_conv(x))
+        local = m.local_bn(m.local_gca(m.local_conv(x)))
+        glob = m.global_bn(m.global_gca(m.global_conv(x)))
         expected = x + (local if path == "local" else glob)
         assert torch.allclose(m(x), expected, atol=1e-6)
     # alpha = 0.5 (zero gate): the plain average of the two paths
     torch.nn.init.zeros_(m.gate.bias)
     with torch.no_grad():
         assert torch.allclose(m(x), x + 0.5 * (local + glob), atol=1e-6)
+
+
+def test_excitation_of_a_sample_does_not_depend_on_its_batch():
+    """The Gaussian context is pooled before the BatchNorm: in training mode a sample's channel weights are
+    the same whatever the other samples of its batch (pooling the BatchNorm output made them batch noise)."""
+    torch.manual_seed(0)
+    m = MGCA(8).train()
+    seen = {}
+    for name, module in (("local", m.local_gca), ("global", m.global_gca)):
+        module.register_forward_hook(lambda mod, inp, out, name=name: seen.__setitem__(name, (out / inp[0]).mean(dim=(2, 3))))
+    x = torch.rand(1, 8, 10, 10) + torch.linspace(0, 1, 8)[None, :, None, None]
+    weights = []
+    for others in (torch.rand(3, 8, 10, 10), 5 * torch.rand(3, 8, 10, 10)):
+        m(torch.cat([x, others]))
+        weights.append({k: v[0].detach() for k, v in seen.items()})
+    for name in ("local", "global"):
+        assert torch.allclose(weights[0][name], weights[1][name], atol=1e-5)
+        assert weights[0][name].std() > 0.01  # a real channel re-weighting, not all ones
 
 
 def test_mgca_learnable_c_gets_gradients_in_both_paths():

@@ -6,6 +6,7 @@ from msanet.decode import decode_heatmaps
 from msanet.heatmaps import make_heatmaps
 from msanet.losses import PrototypeContrastiveLoss, total_loss
 from msanet.model import MGCA, HeatmapOnly, MSANet, MSANetConfig, count_flops, count_parameters
+from msanet.model.fusion import AttentionFusion
 
 TINY = dict(width=16, depth=2, embed_dim=8)
 
@@ -39,7 +40,8 @@ def test_default_model_has_the_papers_parameter_count():
 def test_switches_change_the_architecture_as_stated():
     full = MSANet(MSANetConfig(**TINY))
     assert sum(isinstance(m, MGCA) for m in full.modules()) == 2
-    assert full.fusion.in_channels == 2 * (16 + 11) and full.fusion.out_channels == 11  # features + heatmaps of both stacks
+    attention = full.fusion.attention  # features + heatmaps of both stacks -> one weight per stack and disc
+    assert attention.in_channels == 2 * (16 + 11) and attention.out_channels == 2 * 11
     assert full.projection[0][0].in_channels == full.stem.shallow_channels + 2 * 16  # shallow + deep features
     no_mgca = MSANet(MSANetConfig(**TINY, mgca=False))
     assert not any(isinstance(m, MGCA) for m in no_mgca.modules())
@@ -48,8 +50,9 @@ def test_switches_change_the_architecture_as_stated():
     with torch.no_grad():
         out = no_fusion(torch.rand(1, 1, 32, 32))
     assert torch.equal(out.heatmaps, out.stack_heatmaps[-1])  # final = last stack's head
-    fused = full.eval()(torch.rand(1, 1, 32, 32)).heatmaps
-    assert fused.min() >= 0 and fused.max() <= 1  # sigmoid of the fusion conv
+    with torch.no_grad():
+        out = full.eval()(torch.rand(1, 1, 32, 32))
+    assert torch.allclose(out.heatmaps, (out.stack_heatmaps[0] + out.stack_heatmaps[1]) / 2, atol=1e-6)  # zero-init attention
     no_con = MSANet(MSANetConfig(**TINY, contrastive=False)).train()
     assert no_con.projection is None and no_con(torch.rand(1, 1, 32, 32)).embeddings is None
     baseline = MSANet(MSANetConfig(**TINY, mgca=False, fusion=False, contrastive=False))
@@ -163,3 +166,17 @@ def test_tiny_model_overfits_two_discs():
     assert set(found) == {3, 4}
     for value, p in points.items():
         assert np.linalg.norm(found[value] - p) <= 4.0
+
+
+def test_attention_fusion_weights_the_stacks_heatmaps():
+    """final = sum_i softmax_i(attention) * h_i: the mean at initialisation, one stack when the attention says so."""
+    fusion = AttentionFusion(channels=4, num_discs=3, num_stacks=2)
+    features = [torch.rand(2, 4, 5, 6) for _ in range(2)]
+    heatmaps = [torch.rand(2, 3, 5, 6), -torch.rand(2, 3, 5, 6)]
+    assert torch.allclose(fusion(features, heatmaps), (heatmaps[0] + heatmaps[1]) / 2)
+    with torch.no_grad():
+        fusion.attention.bias[:3] = 50.0  # logits of stack 0 for the 3 discs
+    assert torch.allclose(fusion(features, heatmaps), heatmaps[0], atol=1e-6)
+    assert fusion(features, [3 * h for h in heatmaps]).abs().max() > 1  # linear in the heatmaps: no squashing
+    with pytest.raises(ValueError, match="expected 2"):
+        fusion(features[:1], heatmaps[:1])

@@ -1,20 +1,25 @@
 """Multi-scale Gaussian Context Attention (M-GCA).
 
 Two parallel paths on the input feature map ``x`` ([B, C, H, W]):
-  local:  3x3 convolution (C -> C) + BatchNorm;
-  global: 7x7 convolution (C -> C, dense, as in the paper) + BatchNorm.
-Each path is re-weighted channel-wise by a Gaussian context excitation:
-  s = GAP(path)                         # [B, C]
+  local:  3x3 convolution (C -> C) -> Gaussian context excitation -> BatchNorm;
+  global: 7x7 convolution (C -> C, dense, as in the paper) -> Gaussian context excitation -> BatchNorm.
+The Gaussian context excitation re-weights a path channel-wise from its own global context:
+  s = GAP(conv output)                  # [B, C]
   z = (s - mean_c(s)) / (std_c(s) + eps) # per-sample standardisation over channels (population std)
   g = exp(-z^2 / (2 c^2))                # c = 1.0, or learnable (c = softplus(raw) > 0, one per path)
-  path <- path * g
+  path <- conv output * g
 The paths are fused by an adaptive gate computed from the input, one weight per channel:
   alpha = sigmoid(W_a GAP(x) + b_a)      # [B, C, 1, 1], W_a a 1x1 convolution (C -> C)
   out = x + alpha * local + (1 - alpha) * global   (residual connection)
 
-Initialisation: PyTorch defaults (each path's BatchNorm scale starts at 1). Starting the scales at 0, so
-that a new module is the identity, was tried (benchmarks/results/ablation-mgca-zero-init.md): it lets
-M-GCA without fusion train like the baseline, but the full model then finds far fewer discs.
+Why the excitation comes before the BatchNorm: an earlier version pooled the BatchNorm OUTPUT. In
+training mode BatchNorm removes each channel's batch mean, so the pooled context of a sample is only
+its deviation from the other samples of its batch, which the standardisation over channels blows up
+to unit scale: g was noise that depended on the batch (and changed again in eval mode, where the
+running statistics replace the batch's), a random per-sample channel mask on the stack output. The
+'+ M-GCA' ablation then never left the empty-heatmap plateau (benchmarks/results/diagnosis.md). The
+convolution's output keeps its channel means, so its context is a property of the image alone.
+Initialisation: PyTorch defaults.
 
 Parameters: 58 C^2 (+ BN, gate) per module, i.e. most of a stack's parameters at the default width.
 """
@@ -61,14 +66,16 @@ class MGCA(nn.Module):
 
     def __init__(self, channels: int, c: float = 1.0, learnable_c: bool = False) -> None:
         super().__init__()
-        self.local_conv = nn.Sequential(nn.Conv2d(channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
-        self.global_conv = nn.Sequential(nn.Conv2d(channels, channels, 7, padding=3, bias=False), nn.BatchNorm2d(channels))
+        self.local_conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.global_conv = nn.Conv2d(channels, channels, 7, padding=3, bias=False)
         self.local_gca = GaussianContext(c, learnable_c)
         self.global_gca = GaussianContext(c, learnable_c)
+        self.local_bn = nn.BatchNorm2d(channels)
+        self.global_bn = nn.BatchNorm2d(channels)
         self.gate = nn.Conv2d(channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        local = self.local_gca(self.local_conv(x))  # [B, C, H, W], 3x3 receptive field
-        glob = self.global_gca(self.global_conv(x))  # [B, C, H, W], 7x7 receptive field
+        local = self.local_bn(self.local_gca(self.local_conv(x)))  # [B, C, H, W], 3x3 receptive field
+        glob = self.global_bn(self.global_gca(self.global_conv(x)))  # [B, C, H, W], 7x7 receptive field
         alpha = torch.sigmoid(self.gate(x.mean(dim=(2, 3), keepdim=True)))  # [B, C, 1, 1]
         return x + alpha * local + (1 - alpha) * glob  # [B, C, H, W]

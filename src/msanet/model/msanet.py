@@ -8,7 +8,7 @@ Forward pass (N stacks, default 2)::
         hourglass -> residual -> 1x1 conv -> M-GCA (if mgca)     -> features_i [B, C, H/4, W/4]
         head (1x1)                                              -> heatmaps_i [B, V, H/4, W/4]
         latent += remap(features_i) + remap(heatmaps_i)   (re-injection, all but the last stack)
-    fusion (if fusion): sigmoid(1x1 conv(concat(features_1..N, heatmaps_1..N)))   -> final [B, V, H/4, W/4]
+    fusion (if fusion): sum_i softmax_i(1x1 conv(concat(features, heatmaps))) * heatmaps_i -> final [B, V, H/4, W/4]
     else: final = heatmaps_N
     embeddings (if contrastive, when training): 1x1 projections of concat(shallow, features_1..N) -> [B, E, H/4, W/4]
 
@@ -27,6 +27,7 @@ import torch
 from torch import nn
 
 from msanet.model.blocks import ConvBNReLU, Hourglass, Residual, Stem
+from msanet.model.fusion import AttentionFusion
 from msanet.model.mgca import MGCA
 
 STRIDE = 4
@@ -84,6 +85,11 @@ class MSANetOutput(NamedTuple):
     stack_heatmaps: list[torch.Tensor]  # N x [B, V, H/4, W/4] intermediate (supervised)
     embeddings: torch.Tensor | None  # [B, E, H/4, W/4] or None
 
+    def float(self) -> "MSANetOutput":
+        """The same outputs in float32 (a bfloat16 autocast forward returns bfloat16 tensors)."""
+        return MSANetOutput(self.heatmaps.float(), [h.float() for h in self.stack_heatmaps],
+                            None if self.embeddings is None else self.embeddings.float())
+
 
 class Stack(nn.Module):
     """One hourglass stack: hourglass -> residual -> 1x1 conv -> optional M-GCA -> heatmap head."""
@@ -121,7 +127,7 @@ class MSANet(nn.Module):
         self.stacks = nn.ModuleList(Stack(cfg) for _ in range(cfg.num_stacks))
         self.remap_features = nn.ModuleList(nn.Conv2d(c, c, 1) for _ in range(cfg.num_stacks - 1))
         self.remap_heatmaps = nn.ModuleList(nn.Conv2d(v, c, 1) for _ in range(cfg.num_stacks - 1))
-        self.fusion = nn.Conv2d(cfg.num_stacks * (c + v), v, 1) if cfg.fusion else None
+        self.fusion = AttentionFusion(c, v, cfg.num_stacks) if cfg.fusion else None
         if cfg.contrastive:
             self.projection = nn.Sequential(
                 ConvBNReLU(self.stem.shallow_channels + cfg.num_stacks * c, cfg.embed_dim, 1),
@@ -145,7 +151,7 @@ class MSANet(nn.Module):
             if i < len(self.stacks) - 1:
                 latent = latent + self.remap_features[i](y) + self.remap_heatmaps[i](h)  # re-injection
         if self.fusion is not None:
-            final = torch.sigmoid(self.fusion(torch.cat(features + heatmaps, dim=1)))  # [B, V, H/4, W/4]
+            final = self.fusion(features, heatmaps)  # [B, V, H/4, W/4]
         else:
             final = heatmaps[-1]
         if return_embeddings is None:
