@@ -80,7 +80,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed, "tau": args.tau, "beta": args.beta,
         "lambda_contrastive": args.lambda_contrastive, "threads": args.threads, "cache_dir": args.cache_dir,
         "max_train_items": args.max_train_items, "max_val_items": args.max_val_items, "sigma_mm": args.sigma_mm,
-        "workers": args.workers,
+        "workers": args.workers, "precision": args.precision,
     }
     base.update({k: v for k, v in flags.items() if v is not None})
     if args.by_site:
@@ -262,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=_size, help="input grid HxW in pixels, e.g. 256x192")
     p.add_argument("--threads", type=int)
     p.add_argument("--workers", type=int, help="data loader worker processes")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                   help="forward-pass precision: auto = bfloat16 autocast where the CPU/GPU has it natively (default)")
     p.add_argument("--cache-dir", help="preprocessed-array cache (default ~/.cache/msanet/preprocessed)")
     p.add_argument("--max-train-items", type=int)
     p.add_argument("--max-val-items", type=int)

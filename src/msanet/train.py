@@ -51,6 +51,7 @@ from msanet.fileio import atomic_path, ensure_dir, write_text
 from msanet.losses import PrototypeContrastiveLoss, heatmap_mse, total_loss
 from msanet.metrics import aggregate, label_matched
 from msanet.model.msanet import MSANet, MSANetConfig
+from msanet.precision import PRECISIONS, autocast, resolve_precision
 from msanet.preprocess import PreprocessConfig
 
 LOG_COLUMNS = ["epoch", "step", "lr", "train_loss", "train_mse", "train_contrastive", "val_loss", "val_dtt_mm", "val_fnr", "val_fpr", "seconds"]
@@ -63,6 +64,9 @@ class TrainConfig:
     Optimiser: Adam (default) or RMSprop, lr 2.5e-4 (the paper's anchors), cosine decay to
     ``lr * min_lr_ratio`` over ``epochs``, batch 16. Loss = MSE over all heatmap outputs +
     ``lambda_contrastive`` * prototype contrastive loss (when ``model.contrastive``).
+    Speed: ``precision`` (``msanet.precision``: auto = bfloat16 autocast where the hardware has it
+    natively) and ``channels_last`` (NHWC memory layout, faster convolutions on CPU); neither
+    changes the model or the checkpoint.
     """
 
     bids: str = ""
@@ -88,6 +92,8 @@ class TrainConfig:
     threads: int | None = None
     cache_dir: str | None = None
     workers: int = 0
+    precision: str = "auto"
+    channels_last: bool = True
     model: MSANetConfig = field(default_factory=MSANetConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)
@@ -101,6 +107,8 @@ class TrainConfig:
             raise ValueError(f"optimizer={self.optimizer!r} must be 'adam' or 'rmsprop'")
         if not self.lr > 0:
             raise ValueError(f"lr={self.lr} must be > 0")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision={self.precision!r} must be one of {', '.join(PRECISIONS)}")
         for c in self.contrasts:
             if c not in bids.CONTRASTS:
                 raise ValueError(f"unknown contrast {c!r} (expected T1w or T2w)")
@@ -370,6 +378,9 @@ def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest:
     torch.use_deterministic_algorithms(True, warn_only=True)
     train_set, val_set, _ = _datasets(cfg, run_dir, d)
     model = MSANet(cfg.model).to(d.device)
+    memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
+    precision = resolve_precision(cfg.precision, d.device)
     optimizer = _make_optimizer(cfg, model)
     start_epoch, step, best, threshold = 0, 0, math.inf, 0.3
     if resume and (run_dir / "last.state.pt").exists():
@@ -404,9 +415,11 @@ def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest:
         n = 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not (progress and d.main), leave=False)
         for images, targets in bar:
-            images, targets = images.to(d.device), targets.to(d.device)  # [B,1,H,W], [B,V,h,w]
-            output = model(images)
-            loss, parts = total_loss(output, targets, contrastive, cfg.lambda_contrastive)
+            images = images.to(d.device, memory_format=memory_format)  # [B, 1, H, W]
+            targets = targets.to(d.device)  # [B, V, h, w]
+            with autocast(precision, d.device):
+                output = model(images)
+            loss, parts = total_loss(output.float(), targets, contrastive, cfg.lambda_contrastive)  # float32
             if not torch.isfinite(loss):
                 raise ConfigError(f"training diverged at epoch {epoch + 1} (loss {float(loss)}); lower --lr")
             optimizer.zero_grad(set_to_none=True)
