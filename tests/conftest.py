@@ -68,16 +68,19 @@ def label_array(shape, labels):
 
 
 def make_bids(root: Path, subjects=("sub-aaa01", "sub-aaa02", "sub-bbb01"), naming="current", sites=True, contrasts=("T1w", "T2w"),
-              shape=(9, 40, 30), disc_rows=(8, 16, 24, 32)):
-    """A tiny Spine-Generic-style data set; returns root."""
+              shape=(9, 40, 30), disc_rows=(8, 16, 24, 32), sessions=()):
+    """A tiny Spine-Generic-style data set (``sub-*/ses-*/anat`` when ``sessions`` are given); returns root."""
     suffix = {"current": "_label-discs_dlabel", "old": "_labels-disc-manual"}[naming]
     for i, sid in enumerate(subjects):
-        for contrast in contrasts:
-            data, labels = canonical_phantom(shape=shape, seed=i, disc_rows=disc_rows)
-            aff = canonical_affine()
-            save_canonical(data, aff, root / sid / "anat" / f"{sid}_{contrast}.nii.gz", "RPI")
-            save_canonical(label_array(data.shape, labels), aff,
-                           root / "derivatives" / "labels" / sid / "anat" / f"{sid}_{contrast}{suffix}.nii.gz", "RPI", dtype=np.float32)
+        for session in sessions or ("",):
+            rel = Path(sid, session, "anat")
+            prefix = f"{sid}_{session}" if session else sid
+            for contrast in contrasts:
+                data, labels = canonical_phantom(shape=shape, seed=i, disc_rows=disc_rows)
+                aff = canonical_affine()
+                save_canonical(data, aff, root / rel / f"{prefix}_{contrast}.nii.gz", "RPI")
+                save_canonical(label_array(data.shape, labels), aff,
+                               root / "derivatives" / "labels" / rel / f"{prefix}_{contrast}{suffix}.nii.gz", "RPI", dtype=np.float32)
     if sites:
         lines = ["participant_id\tsex\tage\tinstitution_id"]
         lines += [f"{sid}\tF\t30\t{sid[4:7]}" for sid in subjects]
