@@ -105,6 +105,57 @@ def test_single_input_errors(trained_tiny, tmp_path, capsys, setup, code, messag
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+@pytest.mark.parametrize("tree, expected", [
+    # a flat folder of BIDS-named files is a folder of images, not a BIDS data set
+    (["sub-01_T2w.nii.gz", "sub-02_T1w.nii"], ["sub-01_T2w.nii.gz -> . (T2w)", "sub-02_T1w.nii -> . (T1w)"]),
+    # any names, any depth; label files, outputs and derivatives/ are not images
+    (["scan.nii.gz", "a/b/mri.nii", "x_label-discs_dlabel.nii.gz", "derivatives/labels/y.nii.gz", "notes.txt"],
+     ["a/b/mri.nii -> a/b (unknown)", "scan.nii.gz -> . (unknown)"]),
+    # a BIDS tree: its T1w/T2w images, sessions mirrored; other contrasts and derivatives left alone
+    (["sub-01/ses-1/anat/sub-01_ses-1_T2w.nii.gz", "sub-01/ses-1/anat/sub-01_ses-1_T2star.nii.gz", "sub-02/anat/sub-02_T1w.nii.gz",
+      "derivatives/labels/sub-02/anat/sub-02_T1w_label-discs_dlabel.nii.gz"],
+     ["sub-01/ses-1/anat/sub-01_ses-1_T2w.nii.gz -> sub-01/ses-1/anat (T2w)", "sub-02/anat/sub-02_T1w.nii.gz -> sub-02/anat (T1w)"]),
+])
+def test_collect_jobs_on_folders(tmp_path, tree, expected):
+    from msanet.predict import collect_jobs
+
+    root = tmp_path / "in"
+    for rel in tree:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"")
+    jobs = collect_jobs([root], tmp_path / "out")
+    assert [f"{j.image.relative_to(root).as_posix()} -> {j.out_dir.relative_to(tmp_path / 'out').as_posix()} ({j.contrast})" for j in jobs] == expected
+
+
+def test_folder_below_a_derivatives_folder_and_output_inside_the_input(tmp_path):
+    from msanet.predict import collect_jobs
+
+    root = tmp_path / "derivatives" / "mine"
+    for rel in ("a.nii.gz", "out/old.nii.gz"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"")
+    assert [j.image.name for j in collect_jobs([root], root / "out")] == ["a.nii.gz"]
+
+
+def test_flat_folder_of_bids_named_files_is_predicted(trained_tiny, tmp_path, capsys):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for sid in ("sub-s01", "sub-s02"):
+        shutil.copy(trained_tiny["bids"] / sid / "anat" / f"{sid}_T2w.nii.gz", flat / f"{sid}_T2w.nii.gz")
+    assert main(["predict", str(flat), "-o", str(tmp_path / "out"), "--model", _model(trained_tiny), "--quiet"]) == 0
+    assert "predicted 2 image(s)" in capsys.readouterr().out
+    for sid in ("sub-s01", "sub-s02"):
+        assert all(f.exists() for f in _outputs(tmp_path / "out", f"{sid}_T2w"))
+        assert json.loads((tmp_path / "out" / f"{sid}_T2w_discs.json").read_text())["contrast"] == "T2w"
+
+
+def test_bids_tree_without_t1w_or_t2w_is_one_clear_error(tmp_path, capsys):
+    (tmp_path / "ds" / "sub-01" / "anat").mkdir(parents=True)
+    (tmp_path / "ds" / "sub-01" / "anat" / "sub-01_T2star.nii.gz").write_bytes(b"")
+    assert main(["predict", str(tmp_path / "ds"), "-o", str(tmp_path / "out"), "--quiet", "--contrast", "T1w"]) == 6
+    assert "BIDS data set without T1w images" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("name, requested, expected", [
     ("sub-01_T1w.nii.gz", "auto", "T1w"),
     ("sub-01_acq-sag_T2w.nii", "auto", "T2w"),

@@ -8,7 +8,8 @@ file's voxel grid and world mm -> four files, each written atomically::
     <stem>_discs.json / _discs.csv     name, value, voxel (float, file grid), world mm, confidence
     <stem>_qc.png                      mid-sagittal slab with the named discs
 
-A BIDS data set keeps its ``sub-*/[ses-*/]anat`` sub-folders under the output folder.
+A BIDS data set keeps its ``sub-*/[ses-*/]anat`` sub-folders under the output folder; so does any
+other folder of NIfTI images.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from tqdm import tqdm
 from msanet import bids, discs, io, qc
 from msanet.checkpoint import Checkpoint, load_checkpoint
 from msanet.decode import Detection, decode_heatmaps
-from msanet.errors import ConfigError, InputNotFoundError, MsanetError, PartialFailure
+from msanet.errors import ConfigError, DatasetError, InputNotFoundError, MsanetError, PartialFailure
 from msanet.fileio import ensure_dir, remove_stale_temps, write_text
 from msanet.preprocess import PreprocessConfig, SagittalImage, preprocess_volume
 
@@ -45,6 +46,7 @@ class Job:
     out_dir: Path
     stem: str
     contrast: str
+    bids_root: Path | None = None  # the BIDS data set the image belongs to, if any
 
 
 @dataclass
@@ -71,35 +73,49 @@ def _contrast_of(path: Path, requested: str) -> str:
     is only reported)."""
     if requested != "auto":
         return requested
-    stem = _stem(path).lower()
-    for contrast in bids.CONTRASTS:
-        suffix = contrast.lower()
-        if stem == suffix or stem.endswith((f"_{suffix}", f"-{suffix}")):
-            return contrast
-    return "unknown"
+    return bids.contrast_of_name(path) or "unknown"
 
 
 def _is_label_file(path: Path) -> bool:
     return any(s in path.name for s in bids.LABEL_SUFFIXES) or path.name.endswith(tuple(OUTPUT_SUFFIXES))
 
 
+def _folder_images(folder: Path, out_dir: Path) -> list[Path]:
+    """The NIfTI images anywhere under ``folder``, whatever their names: not label files, nothing under a
+    ``derivatives`` folder of it, nothing inside the output folder."""
+    out_dir = out_dir.resolve()
+    found = []
+    for path in sorted(folder.rglob("*.nii*")):
+        if not path.name.endswith((".nii", ".nii.gz")) or not path.is_file() or _is_label_file(path):
+            continue
+        if "derivatives" in path.relative_to(folder).parts or path.resolve().is_relative_to(out_dir):
+            continue
+        found.append(path)
+    return found
+
+
 def collect_jobs(inputs: Sequence[str | Path], out_dir: str | Path, contrast: str = "auto") -> list[Job]:
-    """Expand files, folders and BIDS data sets into jobs (sorted, duplicates removed)."""
+    """Expand files, folders and BIDS data sets into jobs (sorted, duplicates removed).
+
+    A folder holding a BIDS tree (``sub-*/[ses-*/]anat``) gives its T1w/T2w images; any other folder
+    gives every NIfTI image under it. Both keep their sub-folders under ``out_dir``.
+    """
     out_dir = Path(out_dir)
     jobs: dict[Path, Job] = {}
     for raw in inputs:
         path = Path(raw)
         if path.is_file():
             jobs[path.resolve()] = Job(path, out_dir, _stem(path), _contrast_of(path, contrast))
-        elif path.is_dir() and any(path.glob("sub-*")):
-            for subject in bids.find_subjects(path):
-                for c, image in sorted(subject.images.items()):
-                    if contrast != "auto" and c != contrast:
-                        continue
-                    rel = image.parent.relative_to(path)
-                    jobs[image.resolve()] = Job(image, out_dir / rel, _stem(image), c)
+        elif path.is_dir() and bids.is_bids_dataset(path):
+            wanted = bids.CONTRASTS if contrast == "auto" else (contrast,)
+            found = bids.find_images(path, wanted)
+            if not found:
+                raise DatasetError(f"{path}: BIDS data set without {' or '.join(wanted)} images "
+                                        f"(expected sub-*/[ses-*/]anat/sub-*_{{{','.join(wanted)}}}.nii.gz)")
+            for image, c in found:
+                jobs[image.resolve()] = Job(image, out_dir / image.parent.relative_to(path), _stem(image), c, bids_root=path)
         elif path.is_dir():
-            found = sorted(p for p in path.rglob("*.nii*") if p.name.endswith((".nii", ".nii.gz")) and not _is_label_file(p) and "derivatives" not in p.parts)
+            found = _folder_images(path, out_dir)
             if not found:
                 raise InputNotFoundError(f"{path}: folder holds no NIfTI images")
             for image in found:
