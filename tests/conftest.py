@@ -127,3 +127,16 @@ def trained_tiny(tmp_path_factory):
                             model=MSANetConfig(width=16, depth=2, embed_dim=8))
     train(cfg, progress=False)
     return {"bids": bids_root, "run": root / "run", "cfg": cfg}
+
+
+@pytest.fixture(scope="session")
+def predicted_sessions(trained_tiny, tmp_path_factory):
+    """A two-session BIDS set (2 subjects x 2 sessions x T1w/T2w) and ``msanet predict`` of it with the tiny model
+    (threshold 0: every image gets discs): {'bids', 'out', 'model'}. Shared by the derivatives round-trip tests."""
+    from msanet.cli import main
+
+    root = tmp_path_factory.mktemp("sessions")
+    bids_root = make_bids(root / "bids", subjects=("sub-s01", "sub-s02"), shape=(9, 60, 30), disc_rows=(10, 22, 34, 46), sessions=("ses-01", "ses-02"))
+    model = trained_tiny["run"] / "best.safetensors"
+    assert main(["predict", str(bids_root), "-o", str(root / "out"), "--model", str(model), "--threshold", "0", "--quiet"]) == 0
+    return {"bids": bids_root, "out": root / "out", "model": model}

@@ -19,20 +19,21 @@ def _outputs(folder, stem):
     return [folder / f"{stem}{s}" for s in OUTPUT_SUFFIXES]
 
 
-def test_bids_input_mirrors_layout_and_writes_four_files(trained_tiny, tmp_path, capsys):
+def test_bids_input_mirrors_layout_and_writes_five_files(trained_tiny, tmp_path, capsys):
     out = tmp_path / "pred"
     assert main(["predict", str(trained_tiny["bids"]), "-o", str(out), "--model", _model(trained_tiny), "--quiet"]) == 0
     files = _outputs(out / "sub-s01" / "anat", "sub-s01_T2w")
     assert all(f.exists() for f in files)
     label_img, source = nib.load(files[0]), nib.load(trained_tiny["bids"] / "sub-s01" / "anat" / "sub-s01_T2w.nii.gz")
     assert label_img.shape == source.shape and np.allclose(label_img.affine, source.affine)
-    payload = json.loads(files[1].read_text())
+    assert json.loads(files[1].read_text())["SpatialReference"] == "sub-s01/anat/sub-s01_T2w.nii.gz"
+    payload = json.loads(files[2].read_text())
     rows = [d["pixel_rc"][0] for d in payload["discs"]]
     values = [d["value"] for d in payload["discs"]]
     assert rows == sorted(rows) and values == sorted(values) and len(set(values)) == len(values)
-    with open(files[2]) as f:
+    with open(files[3]) as f:
         assert len(list(csv.DictReader(f))) == len(payload["discs"])
-    assert files[3].read_bytes()[:4] == b"\x89PNG"
+    assert files[4].read_bytes()[:4] == b"\x89PNG"
     # values in the NIfTI are exactly the decoded discs
     assert sorted(int(v) for v in np.unique(np.asarray(label_img.dataobj)) if v) == values
     # second run skips, --overwrite redoes
@@ -147,6 +148,24 @@ def test_flat_folder_of_bids_named_files_is_predicted(trained_tiny, tmp_path, ca
     for sid in ("sub-s01", "sub-s02"):
         assert all(f.exists() for f in _outputs(tmp_path / "out", f"{sid}_T2w"))
         assert json.loads((tmp_path / "out" / f"{sid}_T2w_discs.json").read_text())["contrast"] == "T2w"
+
+
+@pytest.mark.parametrize("out", ["bids", "bids_with_description"])
+def test_predicting_into_the_input_data_set_is_refused(trained_tiny, tmp_path, capsys, out):
+    bids_root = tmp_path / "bids"
+    shutil.copytree(trained_tiny["bids"], bids_root)
+    if out == "bids_with_description":
+        (bids_root / "dataset_description.json").write_text('{"Name": "raw", "BIDSVersion": "1.9.0"}')
+    before = sorted(p for p in bids_root.rglob("*"))
+    assert main(["predict", str(bids_root), "-o", str(bids_root), "--model", _model(trained_tiny), "--quiet"]) == 8
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "write predictions to a folder of their own" in err
+    assert sorted(p for p in bids_root.rglob("*")) == before
+
+
+def test_json_records_the_threshold_used(predicted_sessions):
+    path = next(predicted_sessions["out"].rglob("*_discs.json"))
+    assert json.loads(path.read_text())["threshold"] == 0.0  # --threshold 0, not the model's calibrated one
 
 
 def test_bids_tree_without_t1w_or_t2w_is_one_clear_error(tmp_path, capsys):

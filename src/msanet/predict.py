@@ -2,11 +2,15 @@
 
 For each input image: mid-sagittal 2D image (preprocess) -> heatmaps (model) -> peaks with
 sub-pixel refinement, confidence threshold and anatomical order (decode) -> 3D coordinates in the
-file's voxel grid and world mm -> four files, each written atomically::
+file's voxel grid and world mm -> five files, each written atomically::
 
     <stem>_label-discs_dlabel.nii.gz   SCT disc labels on the input's grid and header
+    <stem>_label-discs_dlabel.json     its BIDS sidecar: SpatialReference, GeneratedBy (msanet.derivatives)
     <stem>_discs.json / _discs.csv     name, value, voxel (float, file grid), world mm, confidence
     <stem>_qc.png                      mid-sagittal slab with the named discs
+
+A run on a BIDS data set also writes ``dataset_description.json``: the output folder is then a BIDS
+derivatives data set that ``msanet evaluate`` and ``msanet train --labels`` read.
 
 A BIDS data set keeps its ``sub-*/[ses-*/]anat`` sub-folders under the output folder; so does any
 other folder of NIfTI images.
@@ -26,7 +30,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from msanet import bids, discs, io, qc
+from msanet import bids, derivatives, discs, io, qc
 from msanet.checkpoint import Checkpoint, load_checkpoint
 from msanet.decode import Detection, decode_heatmaps
 from msanet.errors import ConfigError, DatasetError, InputNotFoundError, MsanetError, PartialFailure
@@ -34,7 +38,8 @@ from msanet.fileio import ensure_dir, remove_stale_temps, write_text
 from msanet.preprocess import PreprocessConfig, SagittalImage, preprocess_volume
 
 LABEL_SUFFIX = "_label-discs_dlabel.nii.gz"
-OUTPUT_SUFFIXES = (LABEL_SUFFIX, "_discs.json", "_discs.csv", "_qc.png")
+SIDECAR_SUFFIX = "_label-discs_dlabel.json"
+OUTPUT_SUFFIXES = (LABEL_SUFFIX, SIDECAR_SUFFIX, "_discs.json", "_discs.csv", "_qc.png")
 CSV_COLUMNS = ["value", "name", "voxel_i", "voxel_j", "voxel_k", "world_x_mm", "world_y_mm", "world_z_mm", "row_px", "col_px", "confidence"]
 
 
@@ -170,15 +175,15 @@ def display_image(pred: Prediction, ckpt: Checkpoint) -> SagittalImage:
     return preprocess_volume(pred.volume, cfg, centre_x=int(round(pred.sagittal.centre_x)))
 
 
-def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, overwrite: bool) -> list[Path]:
-    """Write the four output files of one job atomically; the label file last."""
+def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivatives.Provenance, overwrite: bool) -> list[Path]:
+    """Write the five output files of one job atomically; the label file last."""
     ensure_dir(job.out_dir)
-    label_path, json_path, csv_path, png_path = outputs_of(job)
+    label_path, sidecar_path, json_path, csv_path, png_path = outputs_of(job)
     records = disc_records(pred)
     payload = {
         "image": str(job.image), "contrast": job.contrast, "model": str(ckpt.path),
         "orientation": "".join(pred.volume.original_axcodes), "mid_sagittal_x_canonical": pred.sagittal.centre_x,
-        "threshold": ckpt.threshold, "discs": records,
+        "threshold": prov.threshold, "discs": records,
     }
     write_text(json_path, json.dumps(payload, indent=2) + "\n", overwrite=overwrite)
     buf = _io.StringIO()
@@ -192,8 +197,10 @@ def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, overwrite: bool)
     conf = {d.value: d.confidence for d in pred.detections}
     title = f"{job.image.name}: {len(points)} discs ({job.contrast}, model {ckpt.path.name if ckpt.path else '?'})"
     qc.draw_discs(display.image, points, png_path, display.pixel_mm, title=title, confidences=conf, overwrite=overwrite)
+    sidecar = derivatives.label_sidecar(derivatives.spatial_reference(job.image, job.bids_root), prov)
+    write_text(sidecar_path, json.dumps(sidecar, indent=2) + "\n", overwrite=overwrite)
     io.write_disc_labels(label_path, pred.volume, pred.canonical_voxels(), overwrite=overwrite)
-    return [label_path, json_path, csv_path, png_path]
+    return [label_path, sidecar_path, json_path, csv_path, png_path]
 
 
 def run_predict(
@@ -217,6 +224,10 @@ def run_predict(
         raise ConfigError(f"--threshold {threshold} must be in [0, 1]")
     ckpt = load_checkpoint(model)
     jobs = collect_jobs(inputs, out_dir, contrast)
+    prov = derivatives.Provenance.of(ckpt.path, ckpt.threshold if threshold is None else threshold)
+    bids_roots = sorted({job.bids_root for job in jobs if job.bids_root is not None})
+    if bids_roots:
+        derivatives.write_dataset_description(Path(out_dir), prov, bids_roots)
     ensure_dir(out_dir)
     done, skipped, failed = [], [], []
     for job in tqdm(jobs, desc="predict", disable=not progress or len(jobs) < 2):
@@ -227,7 +238,7 @@ def run_predict(
         try:
             volume = io.load_image(job.image, max_voxels=max_voxels)
             pred = predict_volume(volume, ckpt, threshold)
-            write_outputs(job, pred, ckpt, overwrite=True)
+            write_outputs(job, pred, ckpt, prov, overwrite=True)
             done.append(str(job.image))
         except MsanetError as exc:
             if len(jobs) == 1:
