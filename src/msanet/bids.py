@@ -105,15 +105,26 @@ def find_images(root: str | Path, contrasts: tuple[str, ...] = CONTRASTS) -> lis
 def contrast_of_name(path: str | Path) -> str | None:
     """The contrast a file name ends with (BIDS suffix, any case: ``sub-01_T1w.nii.gz``,
     ``t1w.nii.gz``, ``scan-t2w.nii``; label suffixes are ignored), or None."""
-    stem = _image_stem(Path(path))
-    for suffix in LABEL_SUFFIXES:
-        stem = stem.removesuffix(suffix)
-    stem = stem.lower()
+    stem = label_stem(path).lower()
     for contrast in CONTRASTS:
         suffix = contrast.lower()
         if stem == suffix or stem.endswith((f"_{suffix}", f"-{suffix}")):
             return contrast
     return None
+
+
+def find_label_files(folder: str | Path) -> list[Path]:
+    """Every disc-label file (``*_label-discs_dlabel.nii[.gz]``, ``*_labels-disc-manual.nii[.gz]``) under ``folder``, sorted."""
+    names = tuple(f"{suffix}{ext}" for suffix in LABEL_SUFFIXES for ext in (".nii.gz", ".nii"))
+    return sorted(p for p in Path(folder).rglob("*.nii*") if p.name.endswith(names) and p.is_file())
+
+
+def label_stem(path: str | Path) -> str:
+    """The image stem a label file belongs to (``sub-01_T2w`` for ``sub-01_T2w_label-discs_dlabel.nii.gz``)."""
+    stem = _image_stem(Path(path))
+    for suffix in LABEL_SUFFIXES:
+        stem = stem.removesuffix(suffix)
+    return stem
 
 
 def entity(name: str, key: str) -> str | None:

@@ -76,7 +76,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     base = TrainConfig.load(args.config).to_dict() if args.config else TrainConfig().to_dict()
     flags = {
-        "bids": args.bids, "out": args.out, "split": args.split, "epochs": args.epochs, "batch_size": args.batch_size,
+        "bids": args.bids, "labels": args.labels, "out": args.out, "split": args.split, "epochs": args.epochs, "batch_size": args.batch_size,
         "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed, "tau": args.tau, "beta": args.beta,
         "lambda_contrastive": args.lambda_contrastive, "threads": args.threads, "cache_dir": args.cache_dir,
         "max_train_items": args.max_train_items, "max_val_items": args.max_val_items, "sigma_mm": args.sigma_mm,
@@ -237,7 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train MSA-Net on a BIDS data set (also under torchrun for DDP)")
     p.add_argument("config", nargs="?", help="YAML config (keys of TrainConfig); flags override it")
-    p.add_argument("--bids", help="BIDS data set with disc labels")
+    p.add_argument("--bids", help="BIDS data set (its disc labels under derivatives/labels unless --labels is given)")
+    p.add_argument("--labels", help="derivatives folder holding the disc labels (sub-*/[ses-*/]anat/*_label-discs_dlabel.nii.gz), "
+                                    "e.g. an 'msanet predict' output; default: BIDS/derivatives/labels")
     p.add_argument("--out", help="run folder (checkpoints, config, log.csv, curves.png)")
     p.add_argument("--split", help="split JSON from 'msanet split' (default: made from --seed)")
     p.add_argument("--by-site", action="store_true", help="hold out whole sites for val/test")
@@ -283,7 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="score predicted disc labels against a labelled BIDS data set")
     p.add_argument("--pred", required=True, help="folder with *_label-discs_dlabel.nii.gz predictions")
-    p.add_argument("--gt", required=True, help="BIDS data set with derivatives/labels")
+    p.add_argument("--gt", required=True, help="BIDS data set with derivatives/labels, or a derivatives folder of disc-label files "
+                                                "(BIDS/derivatives/labels, a predict output)")
     p.add_argument("-o", "--output", help="folder for evaluation.csv / summary.json / summary.md (default: --pred)")
     p.add_argument("--radius-mm", type=float, default=5.0, help="match radius R for FN/FP (default: %(default)s)")
     p.add_argument("--values", type=_value_range, default=(2, 12), help="SCT values scored (default: 2-12, the 11 channels)")

@@ -66,6 +66,7 @@ class TrainConfig:
     """
 
     bids: str = ""
+    labels: str | None = None  # derivatives folder with the disc labels; None: bids/derivatives/labels
     out: str = "runs/msanet"
     split: str | None = None
     by_site: bool = False
@@ -238,7 +239,7 @@ def _make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Opt
 
 
 def _datasets(cfg: TrainConfig, run_dir: Path, d: Dist) -> tuple[DiscDataset, DiscDataset, bids.Splits]:
-    subjects = bids.find_subjects(cfg.bids, contrasts=tuple(cfg.contrasts), require_labels=True)
+    subjects = bids.find_subjects(cfg.bids, contrasts=tuple(cfg.contrasts), require_labels=True, labels=cfg.labels)
     split_path = run_dir / "split.json"
     if cfg.split:
         splits = bids.Splits.load(cfg.split)
