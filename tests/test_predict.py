@@ -143,7 +143,7 @@ def test_flat_folder_of_bids_named_files_is_predicted(trained_tiny, tmp_path, ca
     flat.mkdir()
     for sid in ("sub-s01", "sub-s02"):
         shutil.copy(trained_tiny["bids"] / sid / "anat" / f"{sid}_T2w.nii.gz", flat / f"{sid}_T2w.nii.gz")
-    assert main(["predict", str(flat), "-o", str(tmp_path / "out"), "--model", _model(trained_tiny), "--quiet"]) == 0
+    assert main(["predict", str(flat), "-o", str(tmp_path / "out"), "--model", _model(trained_tiny), "--quiet", "--device", "cpu"]) == 0
     assert "predicted 2 image(s)" in capsys.readouterr().out
     for sid in ("sub-s01", "sub-s02"):
         assert all(f.exists() for f in _outputs(tmp_path / "out", f"{sid}_T2w"))

@@ -112,6 +112,7 @@ def test_ddp_two_processes_hold_identical_weights(bids_root, tmp_path):
         ("model: {width: 8, colour: red}\n", "colour"),
         ("epochs: [\n", "not valid YAML"),
         ("optimizer: sgd\n", "optimizer='sgd'"),
+        ("device: gpu\n", "device='gpu' must be one of auto, cpu, cuda"),
     ],
 )
 def test_bad_config_files_are_one_line_errors(tmp_path, content, message):

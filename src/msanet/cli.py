@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from msanet import __version__, discs
+from msanet.device import DEVICES
 from msanet.errors import ConfigError, ImageError, MsanetError
 
 
@@ -80,7 +81,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed, "tau": args.tau, "beta": args.beta,
         "lambda_contrastive": args.lambda_contrastive, "threads": args.threads, "cache_dir": args.cache_dir,
         "max_train_items": args.max_train_items, "max_val_items": args.max_val_items, "sigma_mm": args.sigma_mm,
-        "workers": args.workers,
+        "workers": args.workers, "device": args.device,
     }
     base.update({k: v for k, v in flags.items() if v is not None})
     if args.by_site:
@@ -112,7 +113,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from msanet.predict import run_predict
 
     summary = run_predict(args.inputs, args.output, model=args.model, contrast=args.contrast, overwrite=args.overwrite,
-                          max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold)
+                          max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold, device=args.device)
     print(f"predicted {len(summary['done'])} image(s), skipped {len(summary['skipped'])} already done -> {args.output}")
     return 0
 
@@ -263,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pixel-mm", type=float, help="input grid pixel size in mm")
     p.add_argument("--size", type=_size, help="input grid HxW in pixels, e.g. 256x192")
     p.add_argument("--threads", type=int)
+    p.add_argument("--device", choices=DEVICES, help="auto (default: a CUDA GPU when there is one), cpu or cuda")
     p.add_argument("--workers", type=int, help="data loader worker processes")
     p.add_argument("--cache-dir", help="preprocessed-array cache (default ~/.cache/msanet/preprocessed)")
     p.add_argument("--max-train-items", type=int)
@@ -280,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="redo images whose outputs exist")
     p.add_argument("--threshold", type=float, help="confidence threshold in [0, 1] (default: the model's calibrated one)")
     p.add_argument("--max-voxels", type=int, default=200_000_000, help="refuse larger images (default: %(default)s)")
+    p.add_argument("--device", default="auto", choices=DEVICES, help="auto (default: a CUDA GPU when there is one), cpu or cuda")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 

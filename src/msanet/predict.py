@@ -33,6 +33,7 @@ from tqdm import tqdm
 from msanet import bids, derivatives, discs, io, qc
 from msanet.checkpoint import Checkpoint, load_checkpoint
 from msanet.decode import Detection, decode_heatmaps
+from msanet.device import resolve_device
 from msanet.errors import ConfigError, DatasetError, InputNotFoundError, MsanetError, PartialFailure
 from msanet.fileio import ensure_dir, remove_stale_temps, write_text
 from msanet.preprocess import PreprocessConfig, SagittalImage, preprocess_volume
@@ -144,8 +145,9 @@ def _inside(volume: io.Volume, sag: SagittalImage, det: Detection) -> bool:
 def predict_volume(volume: io.Volume, ckpt: Checkpoint, threshold: float | None = None) -> Prediction:
     """Run the model on one volume and decode its discs (``threshold`` overrides the calibrated one)."""
     sag = preprocess_volume(volume, ckpt.preprocess)
-    image = torch.from_numpy(sag.image)[None, None]  # [1, 1, H, W]
-    heat = ckpt.model(image).heatmaps[0].float().numpy()  # [V, H/4, W/4]
+    device = next(ckpt.model.parameters()).device
+    image = torch.from_numpy(sag.image)[None, None].to(device)  # [1, 1, H, W]
+    heat = ckpt.model(image).heatmaps[0].float().cpu().numpy()  # [V, H/4, W/4]
     values = discs.channel_values(ckpt.model_config.num_discs)
     detections = [d for d in decode_heatmaps(heat, values, stride=ckpt.stride, threshold=ckpt.threshold if threshold is None else threshold) if _inside(volume, sag, d)]
     return Prediction(volume=volume, sagittal=sag, detections=detections, heatmaps=heat)
@@ -212,8 +214,11 @@ def run_predict(
     max_voxels: int = io.DEFAULT_MAX_VOXELS,
     progress: bool = True,
     threshold: float | None = None,
+    device: str = "auto",
 ) -> dict:
     """Predict every input; returns {'done': [...], 'skipped': [...], 'failed': [(path, message)]}.
+
+    ``device``: 'auto' (a CUDA GPU when there is one), 'cpu' or 'cuda' (msanet.device).
 
     One bad input does not stop the batch; a summary of failures is raised at the end as
     PartialFailure (or the single input's own error when there was only one).
@@ -222,7 +227,9 @@ def run_predict(
         raise bids.DatasetError(f"unknown contrast {contrast!r} (expected auto, T1w or T2w)")
     if threshold is not None and not 0 <= threshold <= 1:
         raise ConfigError(f"--threshold {threshold} must be in [0, 1]")
+    torch_device = resolve_device(device)
     ckpt = load_checkpoint(model)
+    ckpt.model.to(torch_device)
     jobs = collect_jobs(inputs, out_dir, contrast)
     prov = derivatives.Provenance.of(ckpt.path, ckpt.threshold if threshold is None else threshold)
     bids_roots = sorted({job.bids_root for job in jobs if job.bids_root is not None})
