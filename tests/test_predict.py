@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 import shutil
 
 import nibabel as nib
@@ -39,7 +40,9 @@ def test_bids_input_mirrors_layout_and_writes_five_files(trained_tiny, tmp_path,
     # second run skips, --overwrite redoes
     capsys.readouterr()
     assert main(["predict", str(trained_tiny["bids"]), "-o", str(out), "--model", _model(trained_tiny), "--quiet"]) == 0
-    assert "predicted 0 image(s), skipped 12" in capsys.readouterr().out
+    assert f"predicted 0 image(s), skipped 12 already done -> {out}; QC page: {out / 'qc' / 'index.html'}" in capsys.readouterr().out
+    page = (out / "qc" / "index.html").read_text()
+    assert page.count("<section class=") == 12 and page.count("fsleyes ") == 12
     assert main(["predict", str(trained_tiny["bids"]), "-o", str(out), "--model", _model(trained_tiny), "--quiet", "--overwrite"]) == 0
     assert "predicted 12 image(s)" in capsys.readouterr().out
 
@@ -85,8 +88,12 @@ def test_batch_continues_past_bad_files_and_leaves_no_partial_outputs(trained_ti
     assert code == 10
     assert "junk_T2w.nii.gz: not a readable NIfTI" in err and "fourd_T2w.nii.gz: expected a 3D image, found 4D" in err
     assert "2 of 3 inputs failed" in err and "Traceback" not in err
-    produced = sorted(p.name for p in (tmp_path / "out").iterdir())
+    produced = sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != "qc")
     assert produced == sorted(f"good_T1w{s}" for s in OUTPUT_SUFFIXES)
+    # the run's QC page lists all three, the two failures first, and links the one picture
+    page = (tmp_path / "out" / "qc" / "index.html").read_text()
+    assert [h.rsplit("/", 1)[-1] for h in re.findall(r"<h2>([^<]*)</h2>", page)] == ["fourd_T2w.nii.gz", "junk_T2w.nii.gz", "good_T1w.nii.gz"]
+    assert re.findall(r"<img src='([^']*)'", page) == ["../good_T1w_qc.png"]
 
 
 @pytest.mark.parametrize(

@@ -114,7 +114,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     summary = run_predict(args.inputs, args.output, model=args.model, contrast=args.contrast, overwrite=args.overwrite,
                           max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold, device=args.device)
-    print(f"predicted {len(summary['done'])} image(s), skipped {len(summary['skipped'])} already done -> {args.output}")
+    print(f"predicted {len(summary['done'])} image(s), skipped {len(summary['skipped'])} already done -> {args.output}; "
+          f"QC page: {summary['qc_page']}")
     return 0
 
 

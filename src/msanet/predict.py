@@ -10,7 +10,8 @@ file's voxel grid and world mm -> five files, each written atomically::
     <stem>_qc.png                      mid-sagittal slab with the named discs
 
 A run on a BIDS data set also writes ``dataset_description.json``: the output folder is then a BIDS
-derivatives data set that ``msanet evaluate`` and ``msanet train --labels`` read.
+derivatives data set that ``msanet evaluate`` and ``msanet train --labels`` read. Every run ends with one
+QC page for all its images, ``qc/index.html`` (msanet.qcpage).
 
 A BIDS data set keeps its ``sub-*/[ses-*/]anat`` sub-folders under the output folder; so does any
 other folder of NIfTI images.
@@ -30,7 +31,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from msanet import bids, derivatives, discs, io, qc
+from msanet import __version__, bids, derivatives, discs, io, qc, qcpage
 from msanet.checkpoint import Checkpoint, load_checkpoint
 from msanet.decode import Detection, decode_heatmaps
 from msanet.device import resolve_device
@@ -41,6 +42,7 @@ from msanet.preprocess import PreprocessConfig, SagittalImage, preprocess_volume
 LABEL_SUFFIX = "_label-discs_dlabel.nii.gz"
 SIDECAR_SUFFIX = "_label-discs_dlabel.json"
 OUTPUT_SUFFIXES = (LABEL_SUFFIX, SIDECAR_SUFFIX, "_discs.json", "_discs.csv", "_qc.png")
+QC_PAGE = Path("qc") / "index.html"  # under the output folder
 CSV_COLUMNS = ["value", "name", "voxel_i", "voxel_j", "voxel_k", "world_x_mm", "world_y_mm", "world_z_mm", "row_px", "col_px", "confidence"]
 
 
@@ -135,6 +137,18 @@ def outputs_of(job: Job) -> list[Path]:
     return [job.out_dir / f"{job.stem}{suffix}" for suffix in OUTPUT_SUFFIXES]
 
 
+def _qc_image(job: Job, error: str | None) -> qcpage.QcImage:
+    """One image of the QC page, its discs read back from its ``_discs.json`` (also for images an earlier run did)."""
+    label_path, _, json_path, _, png_path = outputs_of(job)
+    records: list[dict] = []
+    if error is None:
+        try:
+            records = json.loads(json_path.read_text(encoding="utf-8"))["discs"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            error = f"{json_path}: unreadable ({type(exc).__name__})"
+    return qcpage.QcImage(image=job.image, labels=label_path, picture=png_path, discs=records, error=error)
+
+
 def _inside(volume: io.Volume, sag: SagittalImage, det: Detection) -> bool:
     """A disc can only be reported inside the scanned field of view (not in the zero padding)."""
     y, z = sag.pixel_to_voxel(np.array([det.row, det.col]))[1:]
@@ -178,7 +192,8 @@ def display_image(pred: Prediction, ckpt: Checkpoint) -> SagittalImage:
 
 
 def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivatives.Provenance, overwrite: bool) -> list[Path]:
-    """Write the five output files of one job atomically; the label file last."""
+    """Write the five output files of one job atomically; the label file and its sidecar last (a sidecar never
+    stands without its label file)."""
     ensure_dir(job.out_dir)
     label_path, sidecar_path, json_path, csv_path, png_path = outputs_of(job)
     records = disc_records(pred)
@@ -199,9 +214,9 @@ def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivative
     conf = {d.value: d.confidence for d in pred.detections}
     title = f"{job.image.name}: {len(points)} discs ({job.contrast}, model {ckpt.path.name if ckpt.path else '?'})"
     qc.draw_discs(display.image, points, png_path, display.pixel_mm, title=title, confidences=conf, overwrite=overwrite)
+    io.write_disc_labels(label_path, pred.volume, pred.canonical_voxels(), overwrite=overwrite)
     sidecar = derivatives.label_sidecar(derivatives.spatial_reference(job.image, job.bids_root), prov)
     write_text(sidecar_path, json.dumps(sidecar, indent=2) + "\n", overwrite=overwrite)
-    io.write_disc_labels(label_path, pred.volume, pred.canonical_voxels(), overwrite=overwrite)
     return [label_path, sidecar_path, json_path, csv_path, png_path]
 
 
@@ -252,7 +267,12 @@ def run_predict(
                 raise
             failed.append((str(job.image), str(exc)))
             tqdm.write(f"msanet: error: {exc}", file=sys.stderr)
-    summary = {"done": done, "skipped": skipped, "failed": failed}
+    errors = dict(failed)
+    page = Path(out_dir) / QC_PAGE
+    qcpage.write_page([_qc_image(job, errors.get(str(job.image))) for job in jobs], page, title=f"msanet QC: {Path(out_dir).resolve().name}",
+                      details=f"msanet {__version__}; model {prov.model_file.name} (SHA-256 {prov.model_sha256[:12]}...); "
+                              f"confidence threshold {prov.threshold:.2f}")
+    summary = {"done": done, "skipped": skipped, "failed": failed, "qc_page": str(page)}
     if failed:
         raise PartialFailure(f"{len(failed)} of {len(jobs)} inputs failed (listed above); the other {len(jobs) - len(failed)} were processed")
     return summary
