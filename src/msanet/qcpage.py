@@ -62,7 +62,7 @@ def image_flags(item: QcImage, low_confidence: float = LOW_CONFIDENCE) -> list[F
         return [Flag("failed", item.error)]
     found = sorted(item.discs, key=lambda d: d["value"])
     if not found:
-        return [Flag("no disc", "no disc found")]
+        return [Flag("no disc", "")]
     flags = []
     values = [int(d["value"]) for d in found]
     missing = sorted(set(range(values[0], values[-1] + 1)) - set(values))
@@ -106,12 +106,13 @@ table{border-collapse:collapse;font-size:13px;background:#fff} td,th{border:1px 
 th{background:#eee} .ok{color:#2a7d2a} a{color:#1a5fb4}
 .flag{display:inline-block;border-radius:3px;padding:1px 6px;margin:1px 4px 1px 0;font-size:12px;color:#fff}
 .flag-failed,.flag-no-disc{background:#b3261e} .flag-gap,.flag-order{background:#c75300} .flag-low-confidence{background:#8a6d00}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:14px;margin-top:1.2em}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(580px,1fr));gap:14px;margin-top:1.2em}
 .card{background:#fff;border:1px solid #ddd;border-left:6px solid #2a7d2a;padding:10px;display:flex;gap:12px}
 .card.flagged{border-left-color:#c75300} .card.severe{border-left-color:#b3261e}
-.card img{width:250px;height:auto;border:1px solid #ccc} .card h2{font-size:14px;margin:0 0 6px;word-break:break-all}
+.card img{width:280px;height:auto;border:1px solid #ccc} .card h2{font-size:15px;margin:0 0 2px;word-break:break-all}
+.small{font-size:12px;color:#555;margin:6px 0 2px} .path{margin:0 0 6px;word-break:break-all}
 .cmd{font-family:monospace;font-size:11px;background:#f0f0f0;padding:4px 6px;word-break:break-all;white-space:pre-wrap;user-select:all}
-.nopic{width:250px;height:120px;display:flex;align-items:center;justify-content:center;background:#eee;color:#777}
+.nopic{width:280px;height:120px;display:flex;align-items:center;justify-content:center;background:#eee;color:#777}
 """
 
 
@@ -122,7 +123,8 @@ def _lowest_confidence(item: QcImage) -> str:
 def _flag_badges(flags: list[Flag]) -> str:
     if not flags:
         return "<span class='ok'>no flag</span>"
-    return "".join(f"<span class='flag flag-{f.kind.replace(' ', '-')}'>{html.escape(f.kind)}: {html.escape(f.text)}</span>" for f in flags)
+    return "".join(f"<span class='flag flag-{f.kind.replace(' ', '-')}'>{html.escape(f.kind + (': ' + f.text if f.text else ''))}</span>"
+                   for f in flags)
 
 
 def _card(index: int, item: QcImage, flags: list[Flag], page: Path) -> str:
@@ -136,9 +138,9 @@ def _card(index: int, item: QcImage, flags: list[Flag], page: Path) -> str:
     rows = "".join(f"<tr><td>{html.escape(d['name'])}</td><td>{d['value']}</td><td>{d['confidence']:.2f}</td>"
                    f"<td>{', '.join(f'{v:.1f}' for v in d['world_mm'])}</td></tr>" for d in sorted(item.discs, key=lambda d: d["value"]))
     table = (f"<table><tr><th>disc</th><th>value</th><th>confidence</th><th>world mm (x, y, z)</th></tr>{rows}</table>" if rows else "")
-    command = "" if item.error is not None else f"<div>open in FSLeyes:</div><div class='cmd'>{html.escape(fsleyes_command(item.image, item.labels))}</div>"
-    return (f"<section class='card {kind}' id='img{index}'>{picture}<div><h2>{html.escape(str(item.image))}</h2>"
-            f"<div>{_flag_badges(flags)}</div>{table}{command}</div></section>")
+    command = "" if item.error is not None else f"<div class='small'>open in FSLeyes:</div><div class='cmd'>{html.escape(fsleyes_command(item.image, item.labels))}</div>"
+    return (f"<section class='card {kind}' id='img{index}'>{picture}<div><h2>{html.escape(Path(item.image).name)}</h2>"
+            f"<div class='small path'>{html.escape(str(item.image))}</div><div>{_flag_badges(flags)}</div>{table}{command}</div></section>")
 
 
 def build_page(items: Sequence[QcImage], page: Path, title: str, details: str = "", low_confidence: float = LOW_CONFIDENCE) -> str:
