@@ -75,3 +75,10 @@ def test_fsleyes_command_opens_the_image_then_its_labels(tmp_path):
 def test_same_items_give_the_same_page(tmp_path):
     items = [QcImage(tmp_path / "a.nii.gz", tmp_path / "l.nii.gz", tmp_path / "p.png", _discs(*REGULAR))]
     assert build_page(items, tmp_path / "qc" / "index.html", "t") == build_page(list(items), tmp_path / "qc" / "index.html", "t")
+
+
+def test_readme_shows_the_qc_page_screenshot():
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    assert "](docs/figures/qc_page.png)" in readme and readme.index("## Outputs") < readme.index("<!-- RESULTS -->")
+    assert (root / "docs" / "figures" / "qc_page.png").read_bytes()[:4] == b"\x89PNG"
