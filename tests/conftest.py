@@ -68,16 +68,19 @@ def label_array(shape, labels):
 
 
 def make_bids(root: Path, subjects=("sub-aaa01", "sub-aaa02", "sub-bbb01"), naming="current", sites=True, contrasts=("T1w", "T2w"),
-              shape=(9, 40, 30), disc_rows=(8, 16, 24, 32)):
-    """A tiny Spine-Generic-style data set; returns root."""
+              shape=(9, 40, 30), disc_rows=(8, 16, 24, 32), sessions=()):
+    """A tiny Spine-Generic-style data set (``sub-*/ses-*/anat`` when ``sessions`` are given); returns root."""
     suffix = {"current": "_label-discs_dlabel", "old": "_labels-disc-manual"}[naming]
     for i, sid in enumerate(subjects):
-        for contrast in contrasts:
-            data, labels = canonical_phantom(shape=shape, seed=i, disc_rows=disc_rows)
-            aff = canonical_affine()
-            save_canonical(data, aff, root / sid / "anat" / f"{sid}_{contrast}.nii.gz", "RPI")
-            save_canonical(label_array(data.shape, labels), aff,
-                           root / "derivatives" / "labels" / sid / "anat" / f"{sid}_{contrast}{suffix}.nii.gz", "RPI", dtype=np.float32)
+        for session in sessions or ("",):
+            rel = Path(sid, session, "anat")
+            prefix = f"{sid}_{session}" if session else sid
+            for contrast in contrasts:
+                data, labels = canonical_phantom(shape=shape, seed=i, disc_rows=disc_rows)
+                aff = canonical_affine()
+                save_canonical(data, aff, root / rel / f"{prefix}_{contrast}.nii.gz", "RPI")
+                save_canonical(label_array(data.shape, labels), aff,
+                               root / "derivatives" / "labels" / rel / f"{prefix}_{contrast}{suffix}.nii.gz", "RPI", dtype=np.float32)
     if sites:
         lines = ["participant_id\tsex\tage\tinstitution_id"]
         lines += [f"{sid}\tF\t30\t{sid[4:7]}" for sid in subjects]
@@ -124,3 +127,16 @@ def trained_tiny(tmp_path_factory):
                             model=MSANetConfig(width=16, depth=2, embed_dim=8))
     train(cfg, progress=False)
     return {"bids": bids_root, "run": root / "run", "cfg": cfg}
+
+
+@pytest.fixture(scope="session")
+def predicted_sessions(trained_tiny, tmp_path_factory):
+    """A two-session BIDS set (2 subjects x 2 sessions x T1w/T2w) and ``msanet predict`` of it with the tiny model
+    (threshold 0: every image gets discs): {'bids', 'out', 'model'}. Shared by the derivatives round-trip tests."""
+    from msanet.cli import main
+
+    root = tmp_path_factory.mktemp("sessions")
+    bids_root = make_bids(root / "bids", subjects=("sub-s01", "sub-s02"), shape=(9, 60, 30), disc_rows=(10, 22, 34, 46), sessions=("ses-01", "ses-02"))
+    model = trained_tiny["run"] / "best.safetensors"
+    assert main(["predict", str(bids_root), "-o", str(root / "out"), "--model", str(model), "--threshold", "0", "--quiet"]) == 0
+    return {"bids": bids_root, "out": root / "out", "model": model}

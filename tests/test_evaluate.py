@@ -143,3 +143,32 @@ def test_rows_pair_fp_predictions_across_spaces():
     assert [(r[2], r[4], r[6], r[8]) for r in rows] == [
         (3, "tp", "fn", "tp"), (4, "tp", "tp", "tp"), (3, "", "fp", ""), (9, "fp", "fp", "fp")]
     assert rows[0][5] == "4.000" and rows[0][7] == "6.000"
+
+
+def test_round_trip_predict_output_as_predictions_and_as_ground_truth(predicted_sessions, tmp_path, capsys):
+    """The derivatives data set predict wrote (two sessions) is read back by evaluate: as --pred against the BIDS set,
+    as --gt (label files alone give the geometry), and BIDS/derivatives/labels as --gt gives the same figures as BIDS."""
+    bids_root, out = predicted_sessions["bids"], predicted_sessions["out"]
+    assert main(["evaluate", "--pred", str(out), "--gt", str(bids_root), "-o", str(tmp_path / "vs_bids")]) == 0
+    vs_bids = json.loads((tmp_path / "vs_bids" / "summary.json").read_text())
+    assert vs_bids["missing_predictions"] == 0
+    assert {c: m["2d"]["n_images"] for c, m in vs_bids["contrasts"].items()} == {"T1w": 4, "T2w": 4}
+    with open(tmp_path / "vs_bids" / "evaluation.csv") as f:
+        assert sorted({r["subject"] for r in csv.DictReader(f)}) == ["sub-s01_ses-01", "sub-s01_ses-02", "sub-s02_ses-01", "sub-s02_ses-02"]
+    run_evaluate(out, bids_root / "derivatives" / "labels", out_dir=tmp_path / "vs_labels")
+    assert json.loads((tmp_path / "vs_labels" / "summary.json").read_text())["contrasts"] == vs_bids["contrasts"]
+    self_check = run_evaluate(out, out, out_dir=tmp_path / "self")  # predictions against themselves: perfect
+    for contrast in ("T1w", "T2w"):
+        m = self_check["contrasts"][contrast]["2d"]
+        assert m["n_gt"] > 0 and m["dtt_mean"] == 0 and m["fn"] == 0 and m["fp"] == 0
+
+
+@pytest.mark.parametrize("make, code, message", [
+    (lambda d: d / "nope", 3, "no such ground-truth folder"),
+    (lambda d: (d / "empty").mkdir() or d / "empty", 6, "no labelled images"),
+])
+def test_bad_ground_truth_folder(tmp_path, capsys, make, code, message):
+    (tmp_path / "pred").mkdir()
+    assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(make(tmp_path))]) == code
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

@@ -1,5 +1,6 @@
 import csv
 import json
+import re
 import shutil
 
 import nibabel as nib
@@ -19,26 +20,29 @@ def _outputs(folder, stem):
     return [folder / f"{stem}{s}" for s in OUTPUT_SUFFIXES]
 
 
-def test_bids_input_mirrors_layout_and_writes_four_files(trained_tiny, tmp_path, capsys):
+def test_bids_input_mirrors_layout_and_writes_five_files(trained_tiny, tmp_path, capsys):
     out = tmp_path / "pred"
     assert main(["predict", str(trained_tiny["bids"]), "-o", str(out), "--model", _model(trained_tiny), "--quiet"]) == 0
     files = _outputs(out / "sub-s01" / "anat", "sub-s01_T2w")
     assert all(f.exists() for f in files)
     label_img, source = nib.load(files[0]), nib.load(trained_tiny["bids"] / "sub-s01" / "anat" / "sub-s01_T2w.nii.gz")
     assert label_img.shape == source.shape and np.allclose(label_img.affine, source.affine)
-    payload = json.loads(files[1].read_text())
+    assert json.loads(files[1].read_text())["SpatialReference"] == "sub-s01/anat/sub-s01_T2w.nii.gz"
+    payload = json.loads(files[2].read_text())
     rows = [d["pixel_rc"][0] for d in payload["discs"]]
     values = [d["value"] for d in payload["discs"]]
     assert rows == sorted(rows) and values == sorted(values) and len(set(values)) == len(values)
-    with open(files[2]) as f:
+    with open(files[3]) as f:
         assert len(list(csv.DictReader(f))) == len(payload["discs"])
-    assert files[3].read_bytes()[:4] == b"\x89PNG"
+    assert files[4].read_bytes()[:4] == b"\x89PNG"
     # values in the NIfTI are exactly the decoded discs
     assert sorted(int(v) for v in np.unique(np.asarray(label_img.dataobj)) if v) == values
     # second run skips, --overwrite redoes
     capsys.readouterr()
     assert main(["predict", str(trained_tiny["bids"]), "-o", str(out), "--model", _model(trained_tiny), "--quiet"]) == 0
-    assert "predicted 0 image(s), skipped 12" in capsys.readouterr().out
+    assert f"predicted 0 image(s), skipped 12 already done -> {out}; QC page: {out / 'qc' / 'index.html'}" in capsys.readouterr().out
+    page = (out / "qc" / "index.html").read_text()
+    assert page.count("<section class=") == 12 and page.count("fsleyes ") == 12
     assert main(["predict", str(trained_tiny["bids"]), "-o", str(out), "--model", _model(trained_tiny), "--quiet", "--overwrite"]) == 0
     assert "predicted 12 image(s)" in capsys.readouterr().out
 
@@ -84,8 +88,12 @@ def test_batch_continues_past_bad_files_and_leaves_no_partial_outputs(trained_ti
     assert code == 10
     assert "junk_T2w.nii.gz: not a readable NIfTI" in err and "fourd_T2w.nii.gz: expected a 3D image, found 4D" in err
     assert "2 of 3 inputs failed" in err and "Traceback" not in err
-    produced = sorted(p.name for p in (tmp_path / "out").iterdir())
+    produced = sorted(p.name for p in (tmp_path / "out").iterdir() if p.name != "qc")
     assert produced == sorted(f"good_T1w{s}" for s in OUTPUT_SUFFIXES)
+    # the run's QC page lists all three, the two failures first, and links the one picture
+    page = (tmp_path / "out" / "qc" / "index.html").read_text()
+    assert re.findall(r"<h2>([^<]*)</h2>", page) == ["fourd_T2w.nii.gz", "junk_T2w.nii.gz", "good_T1w.nii.gz"]
+    assert re.findall(r"<img src='([^']*)'", page) == ["../good_T1w_qc.png"]
 
 
 @pytest.mark.parametrize(
@@ -103,6 +111,75 @@ def test_single_input_errors(trained_tiny, tmp_path, capsys, setup, code, messag
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.parametrize("tree, expected", [
+    # a flat folder of BIDS-named files is a folder of images, not a BIDS data set
+    (["sub-01_T2w.nii.gz", "sub-02_T1w.nii"], ["sub-01_T2w.nii.gz -> . (T2w)", "sub-02_T1w.nii -> . (T1w)"]),
+    # any names, any depth; label files, outputs and derivatives/ are not images
+    (["scan.nii.gz", "a/b/mri.nii", "x_label-discs_dlabel.nii.gz", "derivatives/labels/y.nii.gz", "notes.txt"],
+     ["a/b/mri.nii -> a/b (unknown)", "scan.nii.gz -> . (unknown)"]),
+    # a BIDS tree: its T1w/T2w images, sessions mirrored; other contrasts and derivatives left alone
+    (["sub-01/ses-1/anat/sub-01_ses-1_T2w.nii.gz", "sub-01/ses-1/anat/sub-01_ses-1_T2star.nii.gz", "sub-02/anat/sub-02_T1w.nii.gz",
+      "derivatives/labels/sub-02/anat/sub-02_T1w_label-discs_dlabel.nii.gz"],
+     ["sub-01/ses-1/anat/sub-01_ses-1_T2w.nii.gz -> sub-01/ses-1/anat (T2w)", "sub-02/anat/sub-02_T1w.nii.gz -> sub-02/anat (T1w)"]),
+])
+def test_collect_jobs_on_folders(tmp_path, tree, expected):
+    from msanet.predict import collect_jobs
+
+    root = tmp_path / "in"
+    for rel in tree:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"")
+    jobs = collect_jobs([root], tmp_path / "out")
+    assert [f"{j.image.relative_to(root).as_posix()} -> {j.out_dir.relative_to(tmp_path / 'out').as_posix()} ({j.contrast})" for j in jobs] == expected
+
+
+def test_folder_below_a_derivatives_folder_and_output_inside_the_input(tmp_path):
+    from msanet.predict import collect_jobs
+
+    root = tmp_path / "derivatives" / "mine"
+    for rel in ("a.nii.gz", "out/old.nii.gz"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"")
+    assert [j.image.name for j in collect_jobs([root], root / "out")] == ["a.nii.gz"]
+
+
+def test_flat_folder_of_bids_named_files_is_predicted(trained_tiny, tmp_path, capsys):
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    for sid in ("sub-s01", "sub-s02"):
+        shutil.copy(trained_tiny["bids"] / sid / "anat" / f"{sid}_T2w.nii.gz", flat / f"{sid}_T2w.nii.gz")
+    assert main(["predict", str(flat), "-o", str(tmp_path / "out"), "--model", _model(trained_tiny), "--quiet", "--device", "cpu"]) == 0
+    assert "predicted 2 image(s)" in capsys.readouterr().out
+    for sid in ("sub-s01", "sub-s02"):
+        assert all(f.exists() for f in _outputs(tmp_path / "out", f"{sid}_T2w"))
+        assert json.loads((tmp_path / "out" / f"{sid}_T2w_discs.json").read_text())["contrast"] == "T2w"
+
+
+@pytest.mark.parametrize("out", ["bids", "bids_with_description"])
+def test_predicting_into_the_input_data_set_is_refused(trained_tiny, tmp_path, capsys, out):
+    bids_root = tmp_path / "bids"
+    shutil.copytree(trained_tiny["bids"], bids_root)
+    if out == "bids_with_description":
+        (bids_root / "dataset_description.json").write_text('{"Name": "raw", "BIDSVersion": "1.9.0"}')
+    before = sorted(p for p in bids_root.rglob("*"))
+    assert main(["predict", str(bids_root), "-o", str(bids_root), "--model", _model(trained_tiny), "--quiet"]) == 8
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "write predictions to a folder of their own" in err
+    assert sorted(p for p in bids_root.rglob("*")) == before
+
+
+def test_json_records_the_threshold_used(predicted_sessions):
+    path = next(predicted_sessions["out"].rglob("*_discs.json"))
+    assert json.loads(path.read_text())["threshold"] == 0.0  # --threshold 0, not the model's calibrated one
+
+
+def test_bids_tree_without_t1w_or_t2w_is_one_clear_error(tmp_path, capsys):
+    (tmp_path / "ds" / "sub-01" / "anat").mkdir(parents=True)
+    (tmp_path / "ds" / "sub-01" / "anat" / "sub-01_T2star.nii.gz").write_bytes(b"")
+    assert main(["predict", str(tmp_path / "ds"), "-o", str(tmp_path / "out"), "--quiet", "--contrast", "T1w"]) == 6
+    assert "BIDS data set without T1w images" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name, requested, expected", [

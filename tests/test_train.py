@@ -1,4 +1,5 @@
 import csv
+import json
 import os
 import signal
 import subprocess
@@ -71,6 +72,25 @@ def test_resume_after_sigkill_gives_identical_weights(bids_root, tmp_path):
     assert not list(run.glob(".msanet-tmp-*"))
 
 
+def test_trains_on_labels_from_a_predict_output(predicted_sessions, tmp_path, capsys):
+    """Round trip: the derivatives data set written by predict (two sessions) is the labels of a BIDS set without its own."""
+    import shutil
+
+    from msanet.cli import main
+
+    raw = tmp_path / "raw"
+    shutil.copytree(predicted_sessions["bids"], raw, ignore=shutil.ignore_patterns("derivatives"))
+    flags = ["--bids", str(raw), "--cache-dir", str(tmp_path / "cache"), "--epochs", "1", "--size", "32x32", "--pixel-mm", "1", "--width", "8",
+             "--depth", "2", "--embed-dim", "8", "--batch-size", "2", "--threads", "1", "--quiet"]
+    assert main(["train", *flags, "--out", str(tmp_path / "no_labels")]) == 6
+    assert "no labelled subjects found" in capsys.readouterr().err
+    assert main(["train", *flags, "--out", str(tmp_path / "run"), "--labels", str(predicted_sessions["out"])]) == 0
+    assert TrainConfig.load(tmp_path / "run" / "config.yaml").labels == str(predicted_sessions["out"])
+    split = json.loads((tmp_path / "run" / "split.json").read_text())
+    assert sorted(split["train"] + split["val"] + split["test"]) == ["sub-s01", "sub-s02"]
+    assert load_checkpoint(tmp_path / "run" / "best.safetensors").model_config.width == 8
+
+
 def test_ddp_two_processes_hold_identical_weights(bids_root, tmp_path):
     torchrun = Path(sys.executable).with_name("torchrun")
     cmd = [str(torchrun), "--standalone", "--nproc_per_node=2", "-m", "msanet.cli", "train", "--bids", str(bids_root),
@@ -92,6 +112,7 @@ def test_ddp_two_processes_hold_identical_weights(bids_root, tmp_path):
         ("model: {width: 8, colour: red}\n", "colour"),
         ("epochs: [\n", "not valid YAML"),
         ("optimizer: sgd\n", "optimizer='sgd'"),
+        ("device: gpu\n", "device='gpu' must be one of auto, cpu, cuda"),
     ],
 )
 def test_bad_config_files_are_one_line_errors(tmp_path, content, message):

@@ -3,10 +3,13 @@
 Layout (Spine Generic, https://github.com/spine-generic/data-multi-subject)::
 
     participants.tsv                                   (participant_id, ..., institution_id, ...)
-    sub-XXX/anat/sub-XXX_T1w.nii.gz                    (also sub-XXX/ses-YY/anat/...)
+    sub-XXX/anat/sub-XXX_T1w.nii.gz                    (also sub-XXX/ses-YY/anat/sub-XXX_ses-YY_T1w.nii.gz)
     sub-XXX/anat/sub-XXX_T2w.nii.gz
     derivatives/labels/sub-XXX/anat/sub-XXX_T2w_label-discs_dlabel.nii.gz   (current naming)
     derivatives/labels/sub-XXX/anat/sub-XXX_T2w_labels-disc-manual.nii.gz   (older releases)
+
+The labels may also live in a separate derivatives data set with the same ``sub-*/[ses-*/]anat``
+tree (e.g. the output folder of ``msanet predict``): pass its folder as ``labels``.
 """
 
 from __future__ import annotations
@@ -26,20 +29,28 @@ CONTRASTS = ("T1w", "T2w")
 LABEL_SUFFIXES = ("_label-discs_dlabel", "_labels-disc-manual")  # preferred first
 SITE_COLUMN = "institution_id"
 _SUBJECT_RE = re.compile(r"^sub-[A-Za-z0-9]+$")
+_SESSION_RE = re.compile(r"^ses-[A-Za-z0-9]+$")
 
 
 @dataclass
 class Subject:
-    """One subject: image and label paths per contrast, and its site.
+    """One subject (one session of it, in a multi-session data set): image and label paths per
+    contrast, and its site.
 
     ``images`` / ``labels`` map a contrast ('T1w', 'T2w') to a path; a contrast without labels
-    is absent from ``labels``.
+    is absent from ``labels``. ``session`` is 'ses-YY', or '' in a data set without sessions.
     """
 
     subject_id: str
     site: str
     images: dict[str, Path] = field(default_factory=dict)
     labels: dict[str, Path] = field(default_factory=dict)
+    session: str = ""
+
+    @property
+    def key(self) -> str:
+        """'sub-XX' or 'sub-XX_ses-YY': the prefix of this entry's file names."""
+        return f"{self.subject_id}_{self.session}" if self.session else self.subject_id
 
 
 def _image_stem(path: Path) -> str:
@@ -50,10 +61,12 @@ def _image_stem(path: Path) -> str:
     return name
 
 
-def find_label_file(image_path: Path, root: Path | None = None) -> Path | None:
-    """The disc-label file of a BIDS image under ``derivatives/labels``, or None.
+def find_label_file(image_path: Path, root: Path | None = None, labels: Path | None = None) -> Path | None:
+    """The disc-label file of a BIDS image, or None.
 
-    ``root`` defaults to the folder that holds the image's ``sub-*`` folder.
+    It is looked for in the labels folder ``labels`` (a derivatives data set with the same
+    ``sub-*/[ses-*/]anat`` tree), by default ``root/derivatives/labels``; ``root`` defaults to the
+    folder that holds the image's ``sub-*`` folder.
     """
     image_path = Path(image_path)
     parts = image_path.parts
@@ -61,14 +74,62 @@ def find_label_file(image_path: Path, root: Path | None = None) -> Path | None:
     if sub_index is None:
         return None
     root = Path(root) if root is not None else Path(*parts[:sub_index]) if sub_index > 0 else Path(".")
+    labels_dir = Path(labels) if labels is not None else root / "derivatives" / "labels"
     rel_dir = Path(*parts[sub_index:-1])
     stem = _image_stem(image_path)
     for suffix in LABEL_SUFFIXES:
         for ext in (".nii.gz", ".nii"):
-            candidate = root / "derivatives" / "labels" / rel_dir / f"{stem}{suffix}{ext}"
+            candidate = labels_dir / rel_dir / f"{stem}{suffix}{ext}"
             if candidate.is_file():
                 return candidate
     return None
+
+
+def is_bids_dataset(folder: str | Path) -> bool:
+    """True when ``folder`` holds a BIDS tree: a ``sub-*/anat`` or ``sub-*/ses-*/anat`` folder."""
+    folder = Path(folder)
+    return any(p.is_dir() for pattern in ("sub-*/anat", "sub-*/ses-*/anat") for p in folder.glob(pattern))
+
+
+def find_images(root: str | Path, contrasts: tuple[str, ...] = CONTRASTS) -> list[tuple[Path, str]]:
+    """Every ``sub-*/[ses-*/]anat/sub-*_<contrast>.nii[.gz]`` image of a BIDS data set with its
+    contrast, sorted by path (other entities such as ``acq-`` may stand before the contrast)."""
+    root = Path(root)
+    found = []
+    for contrast in contrasts:
+        for pattern in (f"sub-*/anat/sub-*_{contrast}.nii*", f"sub-*/ses-*/anat/sub-*_{contrast}.nii*"):
+            found += [(p, contrast) for p in root.glob(pattern) if p.name.endswith((".nii", ".nii.gz"))]
+    return sorted(found)
+
+
+def contrast_of_name(path: str | Path) -> str | None:
+    """The contrast a file name ends with (BIDS suffix, any case: ``sub-01_T1w.nii.gz``,
+    ``t1w.nii.gz``, ``scan-t2w.nii``; label suffixes are ignored), or None."""
+    stem = label_stem(path).lower()
+    for contrast in CONTRASTS:
+        suffix = contrast.lower()
+        if stem == suffix or stem.endswith((f"_{suffix}", f"-{suffix}")):
+            return contrast
+    return None
+
+
+def find_label_files(folder: str | Path) -> list[Path]:
+    """Every disc-label file (``*_label-discs_dlabel.nii[.gz]``, ``*_labels-disc-manual.nii[.gz]``) under ``folder``, sorted."""
+    names = tuple(f"{suffix}{ext}" for suffix in LABEL_SUFFIXES for ext in (".nii.gz", ".nii"))
+    return sorted(p for p in Path(folder).rglob("*.nii*") if p.name.endswith(names) and p.is_file())
+
+
+def label_stem(path: str | Path) -> str:
+    """The image stem a label file belongs to (``sub-01_T2w`` for ``sub-01_T2w_label-discs_dlabel.nii.gz``)."""
+    stem = _image_stem(Path(path))
+    for suffix in LABEL_SUFFIXES:
+        stem = stem.removesuffix(suffix)
+    return stem
+
+
+def entity(name: str, key: str) -> str | None:
+    """The BIDS entity ``key-value`` of a file name (``entity('sub-01_ses-2_T1w.nii.gz', 'ses')`` is 'ses-2'), or None."""
+    return next((part for part in name.split(".")[0].split("_") if part.startswith(f"{key}-")), None)
 
 
 def read_participants(root: str | Path) -> dict[str, dict[str, str]]:
@@ -94,43 +155,48 @@ def read_participants(root: str | Path) -> dict[str, dict[str, str]]:
     return table
 
 
-def find_subjects(root: str | Path, contrasts: tuple[str, ...] = CONTRASTS, require_labels: bool = False) -> list[Subject]:
-    """Discover the subjects of a BIDS data set, sorted by id.
+def find_subjects(root: str | Path, contrasts: tuple[str, ...] = CONTRASTS, require_labels: bool = False,
+                  labels: str | Path | None = None) -> list[Subject]:
+    """Discover the subjects of a BIDS data set, sorted by id (one entry per session in a
+    multi-session data set, sorted by id and session).
 
     Sites come from participants.tsv's ``institution_id`` column ('n/a' when the file or the
-    column is missing). With ``require_labels`` only image/label pairs are kept.
-    Raises InputNotFoundError (no folder), DatasetError (no subjects, unknown contrast,
-    malformed participants.tsv).
+    column is missing). Disc labels are looked for in ``labels`` (default ``root/derivatives/labels``,
+    see ``find_label_file``). With ``require_labels`` only image/label pairs are kept.
+    Raises InputNotFoundError (no data set or labels folder), DatasetError (no subjects, unknown
+    contrast, malformed participants.tsv).
     """
     root = Path(root)
     if not root.is_dir():
         raise InputNotFoundError(f"{root}: no such data set folder")
+    if labels is not None and not Path(labels).is_dir():
+        raise InputNotFoundError(f"{labels}: no such labels folder")
     for contrast in contrasts:
         if contrast not in CONTRASTS:
             raise DatasetError(f"unknown contrast {contrast!r} (expected one of {', '.join(CONTRASTS)})")
     participants: dict[str, dict[str, str]] = {}
     if (root / "participants.tsv").exists():
         participants = read_participants(root)
-    subjects: dict[str, Subject] = {}
-    for contrast in contrasts:
-        patterns = [f"sub-*/anat/sub-*_{contrast}.nii*", f"sub-*/ses-*/anat/sub-*_{contrast}.nii*"]
-        for pattern in patterns:
-            for image in sorted(root.glob(pattern)):
-                if not image.name.endswith((".nii", ".nii.gz")):
-                    continue
-                sid = image.name.split("_")[0]
-                site = participants.get(sid, {}).get(SITE_COLUMN, "n/a") or "n/a"
-                subject = subjects.setdefault(sid, Subject(subject_id=sid, site=site))
-                label = find_label_file(image, root)
-                if require_labels and label is None:
-                    continue
-                subject.images[contrast] = image
-                if label is not None:
-                    subject.labels[contrast] = label
-    found = [s for s in sorted(subjects.values(), key=lambda s: s.subject_id) if s.images]
+    subjects: dict[tuple[str, str], Subject] = {}
+    images = find_images(root, contrasts)
+    for image, contrast in images:
+        sid = image.name.split("_")[0]
+        session = image.parent.parent.name if _SESSION_RE.match(image.parent.parent.name) else ""
+        site = participants.get(sid, {}).get(SITE_COLUMN, "n/a") or "n/a"
+        subject = subjects.setdefault((sid, session), Subject(subject_id=sid, site=site, session=session))
+        label = find_label_file(image, root, labels)
+        if require_labels and label is None:
+            continue
+        subject.images[contrast] = image
+        if label is not None:
+            subject.labels[contrast] = label
+    found = [s for _, s in sorted(subjects.items()) if s.images]
     if not found:
         what = "labelled " if require_labels else ""
-        raise DatasetError(f"{root}: no {what}subjects found (expected sub-*/anat/sub-*_{{{','.join(contrasts)}}}.nii.gz)")
+        expected = f"expected sub-*/[ses-*/]anat/sub-*_{{{','.join(contrasts)}}}.nii.gz"
+        if images:  # the images are there, their labels are not
+            expected = f"no *_label-discs_dlabel.nii.gz for its images under {Path(labels) if labels is not None else root / 'derivatives' / 'labels'}"
+        raise DatasetError(f"{root}: no {what}subjects found ({expected})")
     return found
 
 
@@ -177,7 +243,7 @@ def make_splits(
     if not (0 <= val_fraction < 1 and 0 <= test_fraction < 1 and val_fraction + test_fraction < 1):
         raise ValueError(f"val_fraction={val_fraction}, test_fraction={test_fraction} must be in [0,1) and sum < 1")
     rng = np.random.default_rng(seed)
-    ids = sorted(s.subject_id for s in subjects)
+    ids = sorted({s.subject_id for s in subjects})  # the sessions of a subject stay together
     if not by_site:
         order = [ids[i] for i in rng.permutation(len(ids))]
         n_test = int(round(test_fraction * len(ids)))

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from msanet import __version__, discs
+from msanet.device import DEVICES
 from msanet.errors import ConfigError, ImageError, MsanetError
 
 
@@ -76,11 +77,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     base = TrainConfig.load(args.config).to_dict() if args.config else TrainConfig().to_dict()
     flags = {
-        "bids": args.bids, "out": args.out, "split": args.split, "epochs": args.epochs, "batch_size": args.batch_size,
+        "bids": args.bids, "labels": args.labels, "out": args.out, "split": args.split, "epochs": args.epochs, "batch_size": args.batch_size,
         "lr": args.lr, "optimizer": args.optimizer, "seed": args.seed, "tau": args.tau, "beta": args.beta,
         "lambda_contrastive": args.lambda_contrastive, "threads": args.threads, "cache_dir": args.cache_dir,
         "max_train_items": args.max_train_items, "max_val_items": args.max_val_items, "sigma_mm": args.sigma_mm,
-        "workers": args.workers, "precision": args.precision,
+        "workers": args.workers, "precision": args.precision, "device": args.device,
     }
     base.update({k: v for k, v in flags.items() if v is not None})
     if args.by_site:
@@ -112,8 +113,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from msanet.predict import run_predict
 
     summary = run_predict(args.inputs, args.output, model=args.model, contrast=args.contrast, overwrite=args.overwrite,
-                          max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold)
-    print(f"predicted {len(summary['done'])} image(s), skipped {len(summary['skipped'])} already done -> {args.output}")
+                          max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold, device=args.device)
+    print(f"predicted {len(summary['done'])} image(s), skipped {len(summary['skipped'])} already done -> {args.output}; "
+          f"QC page: {summary['qc_page']}")
     return 0
 
 
@@ -237,7 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("train", help="train MSA-Net on a BIDS data set (also under torchrun for DDP)")
     p.add_argument("config", nargs="?", help="YAML config (keys of TrainConfig); flags override it")
-    p.add_argument("--bids", help="BIDS data set with disc labels")
+    p.add_argument("--bids", help="BIDS data set (its disc labels under derivatives/labels unless --labels is given)")
+    p.add_argument("--labels", help="derivatives folder holding the disc labels (sub-*/[ses-*/]anat/*_label-discs_dlabel.nii.gz), "
+                                    "e.g. an 'msanet predict' output; default: BIDS/derivatives/labels")
     p.add_argument("--out", help="run folder (checkpoints, config, log.csv, curves.png)")
     p.add_argument("--split", help="split JSON from 'msanet split' (default: made from --seed)")
     p.add_argument("--by-site", action="store_true", help="hold out whole sites for val/test")
@@ -261,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pixel-mm", type=float, help="input grid pixel size in mm")
     p.add_argument("--size", type=_size, help="input grid HxW in pixels, e.g. 256x192")
     p.add_argument("--threads", type=int)
+    p.add_argument("--device", choices=DEVICES, help="auto (default: a CUDA GPU when there is one), cpu or cuda")
     p.add_argument("--workers", type=int, help="data loader worker processes")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"],
                    help="forward-pass precision: auto = bfloat16 autocast where the CPU/GPU has it natively (default)")
@@ -280,12 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="redo images whose outputs exist")
     p.add_argument("--threshold", type=float, help="confidence threshold in [0, 1] (default: the model's calibrated one)")
     p.add_argument("--max-voxels", type=int, default=200_000_000, help="refuse larger images (default: %(default)s)")
+    p.add_argument("--device", default="auto", choices=DEVICES, help="auto (default: a CUDA GPU when there is one), cpu or cuda")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="score predicted disc labels against a labelled BIDS data set")
     p.add_argument("--pred", required=True, help="folder with *_label-discs_dlabel.nii.gz predictions")
-    p.add_argument("--gt", required=True, help="BIDS data set with derivatives/labels")
+    p.add_argument("--gt", required=True, help="BIDS data set with derivatives/labels, or a derivatives folder of disc-label files "
+                                                "(BIDS/derivatives/labels, a predict output)")
     p.add_argument("-o", "--output", help="folder for evaluation.csv / summary.json / summary.md (default: --pred)")
     p.add_argument("--radius-mm", type=float, default=5.0, help="match radius R for FN/FP (default: %(default)s)")
     p.add_argument("--values", type=_value_range, default=(2, 12), help="SCT values scored (default: 2-12, the 11 channels)")

@@ -1,8 +1,10 @@
-"""Evaluation: predicted disc-label files vs a BIDS data set's ground truth, disc by disc.
+"""Evaluation: predicted disc-label files vs ground-truth disc labels, disc by disc.
 
-``msanet evaluate --pred DIR --gt BIDS_DIR`` pairs every ground-truth label file with the
-prediction of the same image (``<stem>_label-discs_dlabel.nii.gz`` anywhere under DIR) and scores
-it with ``msanet.metrics`` in two spaces:
+``msanet evaluate --pred DIR --gt GT`` pairs every ground-truth label file with the prediction of the
+same image (``<stem>_label-discs_dlabel.nii.gz`` anywhere under DIR) and scores it with
+``msanet.metrics``. GT is either a BIDS data set (images + ``derivatives/labels``) or a derivatives
+folder of disc-label files alone (``BIDS/derivatives/labels``, or the output of ``msanet predict``):
+label files share their image's grid, so the ground-truth file itself gives the geometry. Two spaces:
 
 - 2D: the mid-sagittal plane, in mm (canonical y/z voxel coordinates times the voxel size; the
   left-right coordinate is dropped), the space the network works in;
@@ -19,6 +21,7 @@ import csv
 import io as _io
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +37,44 @@ CSV_COLUMNS = ["subject", "contrast", "value", "name", "status", "dtt_2d_mm", "s
 
 def _index_predictions(pred_dir: Path) -> dict[str, Path]:
     return {p.name[: -len(LABEL_SUFFIX)]: p for p in sorted(pred_dir.rglob(f"*{LABEL_SUFFIX}"))}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One ground-truth label file to score.
+
+    ``name`` is the subject (and session) as the CSV shows it, ``stem`` the image stem its prediction
+    carries, ``grid`` the file whose voxel grid gives the geometry (the image, or the label file itself).
+    """
+
+    subject_id: str
+    name: str
+    contrast: str
+    stem: str
+    label: Path
+    grid: Path
+
+
+def ground_truth(gt_dir: Path) -> list[Case]:
+    """The labelled images of ``gt_dir``: a BIDS data set, or else a folder of disc-label files.
+
+    Raises InputNotFoundError (no folder) or DatasetError (nothing labelled).
+    """
+    if not gt_dir.is_dir():
+        raise bids.InputNotFoundError(f"{gt_dir}: no such ground-truth folder")
+    if bids.find_images(gt_dir):
+        return [Case(s.subject_id, s.key, contrast, bids.label_stem(s.images[contrast]), label, s.images[contrast])
+                for s in bids.find_subjects(gt_dir, require_labels=True) for contrast, label in sorted(s.labels.items())]
+    cases = []
+    for label in bids.find_label_files(gt_dir):
+        stem = bids.label_stem(label)
+        contrast = bids.contrast_of_name(label)
+        name = stem[: -len(contrast) - 1] if contrast and len(stem) > len(contrast) else stem
+        cases.append(Case(bids.entity(stem, "sub") or name, name, contrast or "unknown", stem, label, label))
+    if not cases:
+        raise DatasetError(f"{gt_dir}: no labelled images (neither a BIDS data set with derivatives/labels "
+                           f"nor a folder of *_label-discs_dlabel.nii.gz files)")
+    return cases
 
 
 def evaluate_pair(volume: io.Volume, gt: dict[int, np.ndarray], pred: dict[int, np.ndarray], radius_mm: float) -> dict:
@@ -55,7 +96,8 @@ def evaluate_pair(volume: io.Volume, gt: dict[int, np.ndarray], pred: dict[int, 
 
 def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path | None = None, radius_mm: float = 5.0,
                  values: tuple[int, ...] = discs.channel_values(), subjects: list[str] | None = None) -> dict:
-    """Evaluate every labelled ground-truth image; returns the summary dict (also written to files)."""
+    """Evaluate every labelled ground-truth image of ``gt_dir`` (see ``ground_truth``); returns the summary
+    dict (also written to files)."""
     pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
     if not pred_dir.is_dir():
         raise bids.InputNotFoundError(f"{pred_dir}: no such prediction folder")
@@ -64,25 +106,22 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
     keep = set(values)
     rows, per_contrast = [], {}
     n_missing = 0
-    for subject in bids.find_subjects(gt_dir, require_labels=True):
-        if subjects is not None and subject.subject_id not in subjects:
+    for case in ground_truth(gt_dir):
+        if subjects is not None and case.subject_id not in subjects:
             continue
-        for contrast, label_path in sorted(subject.labels.items()):
-            image_path = subject.images[contrast]
-            stem = image_path.name.split(".nii")[0]
-            volume = io.load_image(image_path)
-            gt = {v: x for v, x in io.read_disc_labels(label_path, volume).items() if v in keep}
-            pred_path = predictions.get(stem)
-            pred = {}
-            if pred_path is None:
-                n_missing += 1
-            else:
-                pred = {v: x for v, x in io.read_disc_labels(pred_path, volume).items() if v in keep} if _has_labels(pred_path) else {}
-            result = evaluate_pair(volume, gt, pred, radius_mm)
-            per_contrast.setdefault(contrast, {"2d": [], "3d": [], "closest_point": []})
-            for space in ("2d", "3d", "closest_point"):
-                per_contrast[contrast][space].append(result[space])
-            rows += _rows(subject.subject_id, contrast, result)
+        volume = io.load_image(case.grid)
+        gt = {v: x for v, x in io.read_disc_labels(case.label, volume).items() if v in keep}
+        pred_path = predictions.get(case.stem)
+        pred = {}
+        if pred_path is None:
+            n_missing += 1
+        else:
+            pred = {v: x for v, x in io.read_disc_labels(pred_path, volume).items() if v in keep} if _has_labels(pred_path) else {}
+        result = evaluate_pair(volume, gt, pred, radius_mm)
+        per_contrast.setdefault(case.contrast, {"2d": [], "3d": [], "closest_point": []})
+        for space in ("2d", "3d", "closest_point"):
+            per_contrast[case.contrast][space].append(result[space])
+        rows += _rows(case.name, case.contrast, result)
     if not per_contrast:
         raise DatasetError(f"{gt_dir}: no labelled images to evaluate")
     summary = {

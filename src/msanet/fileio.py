@@ -108,6 +108,15 @@ def atomic_path(path: str | os.PathLike, overwrite: bool = True) -> Iterator[Pat
         raise
 
 
+def sha256_file(path: str | os.PathLike) -> str:
+    """SHA-256 of a file's bytes (64 hex digits), read in 1 MiB chunks."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
 def write_bytes(path: str | os.PathLike, data: bytes, overwrite: bool = True) -> Path:
     """Atomically write ``data`` to ``path``."""
     with atomic_path(path, overwrite=overwrite) as tmp:

@@ -2,13 +2,19 @@
 
 For each input image: mid-sagittal 2D image (preprocess) -> heatmaps (model) -> peaks with
 sub-pixel refinement, confidence threshold and anatomical order (decode) -> 3D coordinates in the
-file's voxel grid and world mm -> four files, each written atomically::
+file's voxel grid and world mm -> five files, each written atomically::
 
     <stem>_label-discs_dlabel.nii.gz   SCT disc labels on the input's grid and header
+    <stem>_label-discs_dlabel.json     its BIDS sidecar: SpatialReference, GeneratedBy (msanet.derivatives)
     <stem>_discs.json / _discs.csv     name, value, voxel (float, file grid), world mm, confidence
     <stem>_qc.png                      mid-sagittal slab with the named discs
 
-A BIDS data set keeps its ``sub-*/[ses-*/]anat`` sub-folders under the output folder.
+A run on a BIDS data set also writes ``dataset_description.json``: the output folder is then a BIDS
+derivatives data set that ``msanet evaluate`` and ``msanet train --labels`` read. Every run ends with one
+QC page for all its images, ``qc/index.html`` (msanet.qcpage).
+
+A BIDS data set keeps its ``sub-*/[ses-*/]anat`` sub-folders under the output folder; so does any
+other folder of NIfTI images.
 """
 
 from __future__ import annotations
@@ -25,15 +31,18 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from msanet import bids, discs, io, qc
+from msanet import __version__, bids, derivatives, discs, io, qc, qcpage
 from msanet.checkpoint import Checkpoint, load_checkpoint
 from msanet.decode import Detection, decode_heatmaps
-from msanet.errors import ConfigError, InputNotFoundError, MsanetError, PartialFailure
+from msanet.device import resolve_device
+from msanet.errors import ConfigError, DatasetError, InputNotFoundError, MsanetError, PartialFailure
 from msanet.fileio import ensure_dir, remove_stale_temps, write_text
 from msanet.preprocess import PreprocessConfig, SagittalImage, preprocess_volume
 
 LABEL_SUFFIX = "_label-discs_dlabel.nii.gz"
-OUTPUT_SUFFIXES = (LABEL_SUFFIX, "_discs.json", "_discs.csv", "_qc.png")
+SIDECAR_SUFFIX = "_label-discs_dlabel.json"
+OUTPUT_SUFFIXES = (LABEL_SUFFIX, SIDECAR_SUFFIX, "_discs.json", "_discs.csv", "_qc.png")
+QC_PAGE = Path("qc") / "index.html"  # under the output folder
 CSV_COLUMNS = ["value", "name", "voxel_i", "voxel_j", "voxel_k", "world_x_mm", "world_y_mm", "world_z_mm", "row_px", "col_px", "confidence"]
 
 
@@ -45,6 +54,7 @@ class Job:
     out_dir: Path
     stem: str
     contrast: str
+    bids_root: Path | None = None  # the BIDS data set the image belongs to, if any
 
 
 @dataclass
@@ -71,35 +81,49 @@ def _contrast_of(path: Path, requested: str) -> str:
     is only reported)."""
     if requested != "auto":
         return requested
-    stem = _stem(path).lower()
-    for contrast in bids.CONTRASTS:
-        suffix = contrast.lower()
-        if stem == suffix or stem.endswith((f"_{suffix}", f"-{suffix}")):
-            return contrast
-    return "unknown"
+    return bids.contrast_of_name(path) or "unknown"
 
 
 def _is_label_file(path: Path) -> bool:
     return any(s in path.name for s in bids.LABEL_SUFFIXES) or path.name.endswith(tuple(OUTPUT_SUFFIXES))
 
 
+def _folder_images(folder: Path, out_dir: Path) -> list[Path]:
+    """The NIfTI images anywhere under ``folder``, whatever their names: not label files, nothing under a
+    ``derivatives`` folder of it, nothing inside the output folder."""
+    out_dir = out_dir.resolve()
+    found = []
+    for path in sorted(folder.rglob("*.nii*")):
+        if not path.name.endswith((".nii", ".nii.gz")) or not path.is_file() or _is_label_file(path):
+            continue
+        if "derivatives" in path.relative_to(folder).parts or path.resolve().is_relative_to(out_dir):
+            continue
+        found.append(path)
+    return found
+
+
 def collect_jobs(inputs: Sequence[str | Path], out_dir: str | Path, contrast: str = "auto") -> list[Job]:
-    """Expand files, folders and BIDS data sets into jobs (sorted, duplicates removed)."""
+    """Expand files, folders and BIDS data sets into jobs (sorted, duplicates removed).
+
+    A folder holding a BIDS tree (``sub-*/[ses-*/]anat``) gives its T1w/T2w images; any other folder
+    gives every NIfTI image under it. Both keep their sub-folders under ``out_dir``.
+    """
     out_dir = Path(out_dir)
     jobs: dict[Path, Job] = {}
     for raw in inputs:
         path = Path(raw)
         if path.is_file():
             jobs[path.resolve()] = Job(path, out_dir, _stem(path), _contrast_of(path, contrast))
-        elif path.is_dir() and any(path.glob("sub-*")):
-            for subject in bids.find_subjects(path):
-                for c, image in sorted(subject.images.items()):
-                    if contrast != "auto" and c != contrast:
-                        continue
-                    rel = image.parent.relative_to(path)
-                    jobs[image.resolve()] = Job(image, out_dir / rel, _stem(image), c)
+        elif path.is_dir() and bids.is_bids_dataset(path):
+            wanted = bids.CONTRASTS if contrast == "auto" else (contrast,)
+            found = bids.find_images(path, wanted)
+            if not found:
+                raise DatasetError(f"{path}: BIDS data set without {' or '.join(wanted)} images "
+                                        f"(expected sub-*/[ses-*/]anat/sub-*_{{{','.join(wanted)}}}.nii.gz)")
+            for image, c in found:
+                jobs[image.resolve()] = Job(image, out_dir / image.parent.relative_to(path), _stem(image), c, bids_root=path)
         elif path.is_dir():
-            found = sorted(p for p in path.rglob("*.nii*") if p.name.endswith((".nii", ".nii.gz")) and not _is_label_file(p) and "derivatives" not in p.parts)
+            found = _folder_images(path, out_dir)
             if not found:
                 raise InputNotFoundError(f"{path}: folder holds no NIfTI images")
             for image in found:
@@ -113,6 +137,18 @@ def outputs_of(job: Job) -> list[Path]:
     return [job.out_dir / f"{job.stem}{suffix}" for suffix in OUTPUT_SUFFIXES]
 
 
+def _qc_image(job: Job, error: str | None) -> qcpage.QcImage:
+    """One image of the QC page, its discs read back from its ``_discs.json`` (also for images an earlier run did)."""
+    label_path, _, json_path, _, png_path = outputs_of(job)
+    records: list[dict] = []
+    if error is None:
+        try:
+            records = json.loads(json_path.read_text(encoding="utf-8"))["discs"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            error = f"{json_path}: unreadable ({type(exc).__name__})"
+    return qcpage.QcImage(image=job.image, labels=label_path, picture=png_path, discs=records, error=error)
+
+
 def _inside(volume: io.Volume, sag: SagittalImage, det: Detection) -> bool:
     """A disc can only be reported inside the scanned field of view (not in the zero padding)."""
     y, z = sag.pixel_to_voxel(np.array([det.row, det.col]))[1:]
@@ -123,8 +159,9 @@ def _inside(volume: io.Volume, sag: SagittalImage, det: Detection) -> bool:
 def predict_volume(volume: io.Volume, ckpt: Checkpoint, threshold: float | None = None) -> Prediction:
     """Run the model on one volume and decode its discs (``threshold`` overrides the calibrated one)."""
     sag = preprocess_volume(volume, ckpt.preprocess)
-    image = torch.from_numpy(sag.image)[None, None]  # [1, 1, H, W]
-    heat = ckpt.model(image).heatmaps[0].float().numpy()  # [V, H/4, W/4]
+    device = next(ckpt.model.parameters()).device
+    image = torch.from_numpy(sag.image)[None, None].to(device)  # [1, 1, H, W]
+    heat = ckpt.model(image).heatmaps[0].float().cpu().numpy()  # [V, H/4, W/4]
     values = discs.channel_values(ckpt.model_config.num_discs)
     detections = [d for d in decode_heatmaps(heat, values, stride=ckpt.stride, threshold=ckpt.threshold if threshold is None else threshold) if _inside(volume, sag, d)]
     return Prediction(volume=volume, sagittal=sag, detections=detections, heatmaps=heat)
@@ -154,15 +191,16 @@ def display_image(pred: Prediction, ckpt: Checkpoint) -> SagittalImage:
     return preprocess_volume(pred.volume, cfg, centre_x=int(round(pred.sagittal.centre_x)))
 
 
-def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, overwrite: bool) -> list[Path]:
-    """Write the four output files of one job atomically; the label file last."""
+def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivatives.Provenance, overwrite: bool) -> list[Path]:
+    """Write the five output files of one job atomically; the label file and its sidecar last (a sidecar never
+    stands without its label file)."""
     ensure_dir(job.out_dir)
-    label_path, json_path, csv_path, png_path = outputs_of(job)
+    label_path, sidecar_path, json_path, csv_path, png_path = outputs_of(job)
     records = disc_records(pred)
     payload = {
         "image": str(job.image), "contrast": job.contrast, "model": str(ckpt.path),
         "orientation": "".join(pred.volume.original_axcodes), "mid_sagittal_x_canonical": pred.sagittal.centre_x,
-        "threshold": ckpt.threshold, "discs": records,
+        "threshold": prov.threshold, "discs": records,
     }
     write_text(json_path, json.dumps(payload, indent=2) + "\n", overwrite=overwrite)
     buf = _io.StringIO()
@@ -177,7 +215,9 @@ def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, overwrite: bool)
     title = f"{job.image.name}: {len(points)} discs ({job.contrast}, model {ckpt.path.name if ckpt.path else '?'})"
     qc.draw_discs(display.image, points, png_path, display.pixel_mm, title=title, confidences=conf, overwrite=overwrite)
     io.write_disc_labels(label_path, pred.volume, pred.canonical_voxels(), overwrite=overwrite)
-    return [label_path, json_path, csv_path, png_path]
+    sidecar = derivatives.label_sidecar(derivatives.spatial_reference(job.image, job.bids_root), prov)
+    write_text(sidecar_path, json.dumps(sidecar, indent=2) + "\n", overwrite=overwrite)
+    return [label_path, sidecar_path, json_path, csv_path, png_path]
 
 
 def run_predict(
@@ -189,8 +229,11 @@ def run_predict(
     max_voxels: int = io.DEFAULT_MAX_VOXELS,
     progress: bool = True,
     threshold: float | None = None,
+    device: str = "auto",
 ) -> dict:
     """Predict every input; returns {'done': [...], 'skipped': [...], 'failed': [(path, message)]}.
+
+    ``device``: 'auto' (a CUDA GPU when there is one), 'cpu' or 'cuda' (msanet.device).
 
     One bad input does not stop the batch; a summary of failures is raised at the end as
     PartialFailure (or the single input's own error when there was only one).
@@ -199,8 +242,14 @@ def run_predict(
         raise bids.DatasetError(f"unknown contrast {contrast!r} (expected auto, T1w or T2w)")
     if threshold is not None and not 0 <= threshold <= 1:
         raise ConfigError(f"--threshold {threshold} must be in [0, 1]")
+    torch_device = resolve_device(device)
     ckpt = load_checkpoint(model)
+    ckpt.model.to(torch_device)
     jobs = collect_jobs(inputs, out_dir, contrast)
+    prov = derivatives.Provenance.of(ckpt.path, ckpt.threshold if threshold is None else threshold)
+    bids_roots = sorted({job.bids_root for job in jobs if job.bids_root is not None})
+    if bids_roots:
+        derivatives.write_dataset_description(Path(out_dir), prov, bids_roots)
     ensure_dir(out_dir)
     done, skipped, failed = [], [], []
     for job in tqdm(jobs, desc="predict", disable=not progress or len(jobs) < 2):
@@ -211,14 +260,19 @@ def run_predict(
         try:
             volume = io.load_image(job.image, max_voxels=max_voxels)
             pred = predict_volume(volume, ckpt, threshold)
-            write_outputs(job, pred, ckpt, overwrite=True)
+            write_outputs(job, pred, ckpt, prov, overwrite=True)
             done.append(str(job.image))
         except MsanetError as exc:
             if len(jobs) == 1:
                 raise
             failed.append((str(job.image), str(exc)))
             tqdm.write(f"msanet: error: {exc}", file=sys.stderr)
-    summary = {"done": done, "skipped": skipped, "failed": failed}
+    errors = dict(failed)
+    page = Path(out_dir) / QC_PAGE
+    qcpage.write_page([_qc_image(job, errors.get(str(job.image))) for job in jobs], page, title=f"msanet QC: {Path(out_dir).resolve().name}",
+                      details=f"msanet {__version__}; model {prov.model_file.name} (SHA-256 {prov.model_sha256[:12]}...); "
+                              f"confidence threshold {prov.threshold:.2f}")
+    summary = {"done": done, "skipped": skipped, "failed": failed, "qc_page": str(page)}
     if failed:
         raise PartialFailure(f"{len(failed)} of {len(jobs)} inputs failed (listed above); the other {len(jobs) - len(failed)} were processed")
     return summary

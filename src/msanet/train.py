@@ -46,6 +46,7 @@ from msanet.augment import AugmentConfig
 from msanet.checkpoint import save_checkpoint
 from msanet.dataset import DiscDataset, items_from_subjects
 from msanet.decode import calibrate_threshold, decode_heatmaps
+from msanet.device import DEVICES, resolve_device
 from msanet.errors import ConfigError, DatasetError, InputNotFoundError, ModelError
 from msanet.fileio import atomic_path, ensure_dir, write_text
 from msanet.losses import PrototypeContrastiveLoss, heatmap_mse, total_loss
@@ -70,6 +71,7 @@ class TrainConfig:
     """
 
     bids: str = ""
+    labels: str | None = None  # derivatives folder with the disc labels; None: bids/derivatives/labels
     out: str = "runs/msanet"
     split: str | None = None
     by_site: bool = False
@@ -90,6 +92,7 @@ class TrainConfig:
     max_train_items: int | None = None
     max_val_items: int | None = None
     threads: int | None = None
+    device: str = "auto"  # auto (a CUDA GPU when there is one), cpu or cuda
     cache_dir: str | None = None
     workers: int = 0
     precision: str = "auto"
@@ -109,6 +112,8 @@ class TrainConfig:
             raise ValueError(f"lr={self.lr} must be > 0")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision={self.precision!r} must be one of {', '.join(PRECISIONS)}")
+        if self.device not in DEVICES:
+            raise ValueError(f"device={self.device!r} must be one of {', '.join(DEVICES)}")
         for c in self.contrasts:
             if c not in bids.CONTRASTS:
                 raise ValueError(f"unknown contrast {c!r} (expected T1w or T2w)")
@@ -205,12 +210,14 @@ class Dist:
         return self.rank == 0
 
 
-def setup_distributed() -> Dist:
-    """Initialise torch.distributed when launched by torchrun (WORLD_SIZE > 1)."""
+def setup_distributed(device: str = "auto") -> Dist:
+    """The device (``msanet.device.resolve_device``) and, when launched by torchrun (WORLD_SIZE > 1),
+    torch.distributed: nccl with one GPU per process on CUDA, gloo on the CPU."""
+    chosen = resolve_device(device)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return Dist(device=torch.device("cuda") if torch.cuda.is_available() else torch.device("cpu"))
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
+        return Dist(device=chosen)
+    backend = "nccl" if chosen.type == "cuda" else "gloo"
     dist.init_process_group(backend=backend)
     rank = dist.get_rank()
     device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if backend == "nccl" else torch.device("cpu")
@@ -246,7 +253,7 @@ def _make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Opt
 
 
 def _datasets(cfg: TrainConfig, run_dir: Path, d: Dist) -> tuple[DiscDataset, DiscDataset, bids.Splits]:
-    subjects = bids.find_subjects(cfg.bids, contrasts=tuple(cfg.contrasts), require_labels=True)
+    subjects = bids.find_subjects(cfg.bids, contrasts=tuple(cfg.contrasts), require_labels=True, labels=cfg.labels)
     split_path = run_dir / "split.json"
     if cfg.split:
         splits = bids.Splits.load(cfg.split)
@@ -357,7 +364,7 @@ def _save_state(run_dir: Path, name: str, model, cfg: TrainConfig, optimizer, ep
 
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True, rank_digest: bool = False) -> dict:
     """Train; returns a summary dict (run dir, epochs, best val loss, final weights digest)."""
-    d = setup_distributed()
+    d = setup_distributed(cfg.device)
     try:
         return _train(cfg, d, resume, progress, rank_digest)
     finally:
@@ -385,7 +392,7 @@ def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest:
     start_epoch, step, best, threshold = 0, 0, math.inf, 0.3
     if resume and (run_dir / "last.state.pt").exists():
         try:
-            state = torch.load(run_dir / "last.state.pt", weights_only=True)  # no pickled code is executed
+            state = torch.load(run_dir / "last.state.pt", weights_only=True, map_location=d.device)  # no pickled code is executed
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
         except (RuntimeError, OSError, ValueError, KeyError, EOFError) as exc:

@@ -1,0 +1,84 @@
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote
+
+import pytest
+
+from msanet.qcpage import QcImage, build_page, fsleyes_command, image_flags, write_page
+
+
+def _discs(*rows):
+    """(value, row px, superior-inferior mm, confidence) -> _discs.json records (world mm only along one axis)."""
+    return [{"value": v, "name": f"d{v}", "pixel_rc": [r, 10.0], "world_mm": [0.0, 0.0, -mm], "confidence": c} for v, r, mm, c in rows]
+
+
+REGULAR = [(3, 10, 0, 0.9), (4, 20, 17, 0.9), (5, 30, 34, 0.9), (6, 40, 51, 0.9)]
+
+
+@pytest.mark.parametrize("discs, error, expected", [
+    (REGULAR, None, []),
+    ([], None, [("no disc", "")]),
+    (REGULAR, "x.nii.gz: not a readable NIfTI", [("failed", "x.nii.gz: not a readable NIfTI")]),
+    ([REGULAR[0], REGULAR[2], REGULAR[3]], None, [("gap", "C3-C4 missing")]),  # 34 mm over two levels: regular spacing
+    # C4-C5 named where C5-C6 is: one step of two levels' length
+    ([(3, 10, 0, 0.9), (4, 20, 17, 0.9), (5, 40, 51, 0.9), (6, 50, 68, 0.9)], None,
+     [("order", "d4 to d5: 34 mm per level, median 17 mm (a skipped or an extra disc?)")]),
+    ([(3, 10, 0, 0.9), (4, 20, 17, 0.9), (5, 15, 34, 0.9)], None, [("order", "d5 is not below d4")]),
+    ([(3, 10, 0, 0.9), (4, 20, 17, 0.65)], None, [("low confidence", "d4 0.65")]),
+])
+def test_image_flags(discs, error, expected):
+    item = QcImage(Path("x.nii.gz"), Path("x_label.nii.gz"), Path("x_qc.png"), _discs(*discs), error)
+    assert [(f.kind, f.text) for f in image_flags(item)] == expected
+
+
+class _Links(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.srcs, self.ids = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "img":
+            self.srcs.append(attrs["src"])
+        if tag == "section":
+            self.ids.append(attrs["id"])
+
+
+def test_page_is_offline_flagged_first_and_links_local_pictures(tmp_path):
+    out = tmp_path / "run out"
+    items = []
+    for name, discs, error in [("a_ok", REGULAR, None), ("b_none", [], None), ("c_failed", [], "c: broken"), ("d_gap", [REGULAR[0], REGULAR[2]], None)]:
+        picture = out / "sub dir" / f"{name}_qc.png"
+        if error is None:
+            picture.parent.mkdir(parents=True, exist_ok=True)
+            picture.write_bytes(b"\x89PNG")
+        items.append(QcImage(tmp_path / "in" / f"{name}.nii.gz", out / f"{name}_label.nii.gz", picture, _discs(*discs), error))
+    page = write_page(items, out / "qc" / "index.html", title="QC <run>", details="model m")
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and "QC &lt;run&gt;" in text
+    assert not re.search(r"(src|href)=[\"']?(https?:)?//", text) and "<script" not in text and "<link" not in text
+    assert re.findall(r"<h2>([^<]*)</h2>", text) == ["c_failed.nii.gz", "b_none.nii.gz", "d_gap.nii.gz", "a_ok.nii.gz"]
+    links = _Links()
+    links.feed(text)
+    assert len(links.srcs) == 3 and all((page.parent / unquote(src)).resolve().is_file() for src in links.srcs)
+    assert "4</b> image(s), <b>3</b> flagged" in text
+    assert text.count("fsleyes ") == 3  # not for the failed image
+    assert f"-cm greyscale &#x27;{out / 'a_ok_label.nii.gz'}&#x27; -cm subcortical" in text  # a path with a space is quoted
+
+
+def test_fsleyes_command_opens_the_image_then_its_labels(tmp_path):
+    cmd = fsleyes_command(tmp_path / "a b.nii.gz", tmp_path / "lab.nii.gz")
+    assert cmd == f"fsleyes '{tmp_path}/a b.nii.gz' -cm greyscale {tmp_path}/lab.nii.gz -cm subcortical"
+
+
+def test_same_items_give_the_same_page(tmp_path):
+    items = [QcImage(tmp_path / "a.nii.gz", tmp_path / "l.nii.gz", tmp_path / "p.png", _discs(*REGULAR))]
+    assert build_page(items, tmp_path / "qc" / "index.html", "t") == build_page(list(items), tmp_path / "qc" / "index.html", "t")
+
+
+def test_readme_shows_the_qc_page_screenshot():
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    assert "](docs/figures/qc_page.png)" in readme and readme.index("## Outputs") < readme.index("<!-- RESULTS -->")
+    assert (root / "docs" / "figures" / "qc_page.png").read_bytes()[:4] == b"\x89PNG"
