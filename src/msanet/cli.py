@@ -136,7 +136,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out = args.output or args.pred
     for contrast, spaces in sorted(summary["contrasts"].items()):
         m = spaces["2d"]
-        print(f"{contrast}: DTT {m['dtt_mean']:.2f} +- {m['dtt_std']:.2f} mm (2D), FNR {m['fnr']:.3f}, FPR {m['fpr']:.3f}")
+        print(f"{contrast}: DTT {m['dtt_mean']:.2f} +- {m['dtt_std']:.2f} mm (2D), FNR {m['fnr']:.3f}, FPR {m['fpr']:.3f}, "
+              f"naming errors {m['naming_errors']}")
     print(f"wrote {out}/evaluation.csv, summary.json, summary.md")
     return 0
 
