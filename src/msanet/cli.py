@@ -112,7 +112,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from msanet.predict import run_predict
 
     summary = run_predict(args.inputs, args.output, model=args.model, contrast=args.contrast, overwrite=args.overwrite,
-                          max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold)
+                          max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold, qc_gt=args.qc_gt)
     print(f"predicted {len(summary['done'])} image(s), skipped {len(summary['skipped'])} already done -> {args.output}")
     return 0
 
@@ -278,6 +278,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contrast", default="auto", choices=["auto", "T1w", "T2w"], help="contrast (default: from the file name)")
     p.add_argument("--overwrite", action="store_true", help="redo images whose outputs exist")
     p.add_argument("--threshold", type=float, help="confidence threshold in [0, 1] (default: the model's calibrated one)")
+    p.add_argument("--qc-gt", action="store_true",
+                   help="also draw each image's ground-truth disc labels (BIDS derivatives/labels), where it has them, on its QC picture")
     p.add_argument("--max-voxels", type=int, default=200_000_000, help="refuse larger images (default: %(default)s)")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_predict)

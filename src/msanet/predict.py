@@ -6,7 +6,8 @@ file's voxel grid and world mm -> four files, each written atomically::
 
     <stem>_label-discs_dlabel.nii.gz   SCT disc labels on the input's grid and header
     <stem>_discs.json / _discs.csv     name, value, voxel (float, file grid), world mm, confidence
-    <stem>_qc.png                      mid-sagittal slab with the named discs
+    <stem>_qc.png                      mid-sagittal slab with the named discs (and, with ``qc_gt``, the
+                                       image's ground-truth labels from BIDS derivatives/labels)
 
 A BIDS data set keeps its ``sub-*/[ses-*/]anat`` sub-folders under the output folder.
 """
@@ -154,8 +155,11 @@ def display_image(pred: Prediction, ckpt: Checkpoint) -> SagittalImage:
     return preprocess_volume(pred.volume, cfg, centre_x=int(round(pred.sagittal.centre_x)))
 
 
-def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, overwrite: bool) -> list[Path]:
-    """Write the four output files of one job atomically; the label file last."""
+def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, overwrite: bool, reference: dict[int, np.ndarray] | None = None) -> list[Path]:
+    """Write the four output files of one job atomically; the label file last.
+
+    ``reference`` ({SCT value: canonical voxel}, e.g. the ground truth) is drawn on the QC picture too.
+    """
     ensure_dir(job.out_dir)
     label_path, json_path, csv_path, png_path = outputs_of(job)
     records = disc_records(pred)
@@ -175,7 +179,11 @@ def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, overwrite: bool)
     points = {value: display.voxel_to_pixel(xyz) for value, xyz in pred.canonical_voxels().items()}
     conf = {d.value: d.confidence for d in pred.detections}
     title = f"{job.image.name}: {len(points)} discs ({job.contrast}, model {ckpt.path.name if ckpt.path else '?'})"
-    qc.draw_discs(display.image, points, png_path, display.pixel_mm, title=title, confidences=conf, overwrite=overwrite)
+    ref = None
+    if reference is not None:
+        ref = {value: display.voxel_to_pixel(xyz) for value, xyz in reference.items()}
+        title += f"\nblue circles: {len(ref)} ground-truth discs"
+    qc.draw_discs(display.image, points, png_path, display.pixel_mm, title=title, confidences=conf, reference=ref, overwrite=overwrite)
     io.write_disc_labels(label_path, pred.volume, pred.canonical_voxels(), overwrite=overwrite)
     return [label_path, json_path, csv_path, png_path]
 
@@ -189,8 +197,11 @@ def run_predict(
     max_voxels: int = io.DEFAULT_MAX_VOXELS,
     progress: bool = True,
     threshold: float | None = None,
+    qc_gt: bool = False,
 ) -> dict:
     """Predict every input; returns {'done': [...], 'skipped': [...], 'failed': [(path, message)]}.
+
+    With ``qc_gt``, an image that has a disc-label file (BIDS ``derivatives/labels``) gets it drawn on its QC picture.
 
     One bad input does not stop the batch; a summary of failures is raised at the end as
     PartialFailure (or the single input's own error when there was only one).
@@ -211,7 +222,9 @@ def run_predict(
         try:
             volume = io.load_image(job.image, max_voxels=max_voxels)
             pred = predict_volume(volume, ckpt, threshold)
-            write_outputs(job, pred, ckpt, overwrite=True)
+            label_path = bids.find_label_file(job.image) if qc_gt else None
+            reference = io.read_disc_labels(label_path, volume) if label_path is not None else None
+            write_outputs(job, pred, ckpt, overwrite=True, reference=reference)
             done.append(str(job.image))
         except MsanetError as exc:
             if len(jobs) == 1:
