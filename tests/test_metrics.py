@@ -30,14 +30,14 @@ SHIFTED = [(v - 1, x) for v, x in GT.items()]  # every disc labelled one level t
 
 LABEL_MATCHED_ROWS = [
     ("perfect", GT, _pred(GT), dict(n_gt=4, n_pred=4, tp=4, fn=0, fp=0, fnr=0.0, fpr=0.0, dtt_mean=0.0, dtt_std=0.0, dtt_median=0.0, naming_errors=0)),
-    ("one missing", GT, MISSING_4, dict(tp=3, fn=1, fp=0, fnr=0.25, fpr=0.0, dtt_mean=0.0, naming_errors=0)),
+    ("one missing", GT, MISSING_4, dict(tp=3, fn=1, fp=0, tpr=0.75, fnr=0.25, fpr=0.0, dtt_mean=0.0, naming_errors=0)),
     ("one extra", GT, EXTRA_7, dict(n_pred=5, tp=4, fn=0, fp=1, fnr=0.0, fpr=0.2, dtt_mean=0.0)),
     ("duplicate label", GT, _pred(GT) + [(5, np.array([56.0, 41.0]))], dict(tp=4, fn=0, fp=1, fpr=0.2, dtt_mean=0.0)),
     # pred labelled 3 sits on GT 4 (18 mm from GT 3) ... pred 2 has no GT, GT 6 is not predicted;
     # every GT disc has a prediction of another label on it: 4 naming errors
     ("shift by one level", GT, SHIFTED, dict(tp=0, fn=4, fp=4, fnr=1.0, fpr=1.0, dtt_mean=18.0, dtt_median=18.0, dtt_std=0.0, naming_errors=4)),
     ("empty prediction", GT, [], dict(n_pred=0, tp=0, fn=4, fp=0, fnr=1.0, fpr=NAN, dtt_mean=NAN, naming_errors=0)),
-    ("empty ground truth", {}, _pred(GT), dict(n_gt=0, tp=0, fn=0, fp=4, fnr=NAN, fpr=1.0, dtt_mean=NAN, naming_errors=0)),
+    ("empty ground truth", {}, _pred(GT), dict(n_gt=0, tp=0, fn=0, fp=4, tpr=NAN, fnr=NAN, fpr=1.0, dtt_mean=NAN, naming_errors=0)),
     ("both empty", {}, [], dict(n_gt=0, n_pred=0, fnr=NAN, fpr=NAN, dtt_median=NAN, naming_errors=0)),
 ]
 
@@ -121,7 +121,7 @@ def test_invalid_parameters():
 
 CLOSEST_POINT_ROWS = [
     ("perfect", GT, _pred(GT), dict(tp=4, fn=0, fp=0, fnr=0.0, fpr=0.0, fpr_anchor=0.0, dtt_mean=0.0)),
-    ("one missing", GT, MISSING_4, dict(tp=3, fn=1, fp=0, fnr=0.25, dtt_mean=18.0 / 4)),  # GT 4's DTT: 18 px to disc 3
+    ("one missing", GT, MISSING_4, dict(tp=3, fn=1, fp=0, tpr=0.75, fnr=0.25, dtt_mean=18.0 / 4)),  # GT 4's DTT: 18 px to disc 3
     ("one extra far away", GT, EXTRA_7 + [(8, np.array([120.0, 40.0]))], dict(tp=4, fn=0, fp=2, fpr=2 / 6, fpr_anchor=0.5)),
     ("extra next to a taken disc", GT, _pred(GT) + [(9, GT[5] + [2.0, 0.0])], dict(tp=4, fn=0, fp=1, fpr=0.2, fpr_anchor=0.25)),
     ("shift by one level: labels ignored", GT, SHIFTED, dict(tp=4, fn=0, fp=0, dtt_mean=0.0)),
@@ -180,7 +180,7 @@ def test_aggregate_pools_discs():
     assert (agg["n_images"], agg["n_gt"], agg["n_pred"], agg["tp"], agg["fn"], agg["fp"]) == (2, 8, 5, 5, 3, 0)
     assert agg["dtt_mean"] == pytest.approx(2.0 / 5) and agg["dtt_median"] == 0.0
     assert agg["dtt_std"] == pytest.approx(np.std([0, 0, 0, 0, 2.0]))
-    assert agg["fnr"] == pytest.approx(3 / 8) and agg["fpr"] == 0.0
+    assert agg["fnr"] == pytest.approx(3 / 8) and agg["tpr"] == pytest.approx(5 / 8) and agg["fpr"] == 0.0
     assert "fpr_anchor" not in agg and "dtts" not in agg
     assert aggregate([a, label_matched(GT, SHIFTED), label_matched(GT, SHIFTED)])["naming_errors"] == 0 + 4 + 4
     cp = aggregate([closest_point(GT, EXTRA_7), closest_point({}, [])])

@@ -9,7 +9,8 @@ Two definitions are implemented; both return the same keys (see ``_summary``) pl
 - **FN**: a GT disc with no same-label prediction within R.
 - **FP**: a prediction that is not a TP partner: its label has no GT disc, its GT disc is farther
   than R, or it is a second (third...) prediction of a label.
-- FNR = FN / n_gt, FPR = FP / n_pred (NaN when the denominator is 0).
+- FNR = FN / n_gt, FPR = FP / n_pred (NaN when the denominator is 0); TPR = TP / n_gt = 1 - FNR, the
+  detection rate (found within R under the right name).
 - **DTT** (distance to target): Euclidean distance (mm) between a GT disc and its same-label partner,
   over ALL same-label pairs, including those farther than R (so a one-level label shift shows up as
   a large DTT instead of being hidden by the radius). GT discs whose label is not predicted have no
@@ -98,6 +99,7 @@ def _summary(n_gt: int, n_pred: int, tp: int, fn: int, fp: int, dtts: list[float
     """The common keys: counts, rates (NaN for a zero denominator), DTT statistics and the raw DTTs."""
     return {
         "n_gt": n_gt, "n_pred": n_pred, "tp": tp, "fn": fn, "fp": fp,
+        "tpr": tp / n_gt if n_gt else math.nan,
         "fnr": fn / n_gt if n_gt else math.nan,
         "fpr": fp / n_pred if n_pred else math.nan,
         **_stats(dtts),
@@ -117,7 +119,7 @@ def label_matched(gt: Mapping[int, ArrayLike], pred: Sequence[tuple[int, ArrayLi
         pred: [(SCT value, coordinates in mm)], any order; a value may repeat.
         radius_mm: R, the largest distance (inclusive) of a true positive.
 
-    Returns a dict with n_gt, n_pred, tp, fn, fp, fnr, fpr, dtt_mean, dtt_std, dtt_median, dtts (the
+    Returns a dict with n_gt, n_pred, tp, fn, fp, tpr, fnr, fpr, dtt_mean, dtt_std, dtt_median, dtts (the
     DTT of each paired GT disc in value order), naming_errors (count) and per_disc: one entry per GT
     disc in value order (status 'tp' | 'fn', dtt_mm NaN when the label is not predicted), then one per
     false-positive prediction sorted by value then position (status 'fp', dtt_mm = distance to the GT
@@ -235,7 +237,7 @@ def closest_point(
 def aggregate(results: Sequence[dict]) -> dict:
     """Pool per-image results of ONE definition: summed counts, rates from the sums, DTT stats over all discs.
 
-    Returns n_images, n_gt, n_pred, tp, fn, fp, fnr, fpr, dtt_mean, dtt_std, dtt_median (and
+    Returns n_images, n_gt, n_pred, tp, fn, fp, tpr, fnr, fpr, dtt_mean, dtt_std, dtt_median (and
     ``fpr_anchor`` = FP / n_gt when every result has it, i.e. closest-point results; ``naming_errors``,
     summed, when every result has it, i.e. label-matched results). Empty -> counts 0, rates and DTT NaN.
     """
