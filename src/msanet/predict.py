@@ -182,7 +182,7 @@ def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, overwrite: bool,
     ref = None
     if reference is not None:
         ref = {value: display.voxel_to_pixel(xyz) for value, xyz in reference.items()}
-        title += f"\nblue circles: {len(ref)} ground-truth discs"
+        title += f"\nblue circles: ground truth ({len(ref)})"
     qc.draw_discs(display.image, points, png_path, display.pixel_mm, title=title, confidences=conf, reference=ref, overwrite=overwrite)
     io.write_disc_labels(label_path, pred.volume, pred.canonical_voxels(), overwrite=overwrite)
     return [label_path, json_path, csv_path, png_path]
