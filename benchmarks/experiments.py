@@ -7,6 +7,7 @@
     python benchmarks/experiments.py site        # site-held-out generalisation
     python benchmarks/experiments.py default     # the bundled default model (domain-randomised training)
     python benchmarks/experiments.py seeds       # run-to-run variation: the four ablation runs with a second seed
+    python benchmarks/experiments.py real [--model PATH]  # the real scans of ../shared/data/real (benchmarks/real_scans.py)
 
 Each experiment trains the runs it needs (skipping runs already finished in benchmarks/runs/),
 predicts the test split, evaluates it, and writes ``benchmarks/results/<name>.md`` and ``.csv``
@@ -16,12 +17,11 @@ with the exact command, commit, machine and wall times. The protocol is in bench
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import RESULTS, ROOT, commit, header, machine
+from common import RESULTS, ROOT, commit, header, machine, msanet
 
 DATA = ROOT / "data"
 RUNS = ROOT / "benchmarks" / "runs"
@@ -64,12 +64,6 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "baseline-site": "stacked hourglass (baseline)", "default": "default model (domain-randomised training)",
           "baseline-seed1": "stacked hourglass (baseline), seed 1", "full-seed1": "MSA-Net (full), seed 1",
           "mgca-seed1": "+ M-GCA, seed 1", "contrastive-seed1": "+ contrastive, seed 1"}
-
-
-def msanet(*args: str) -> None:
-    cmd = [sys.executable, "-m", "msanet.cli", *args]
-    print("+", " ".join(cmd), flush=True)
-    subprocess.run(cmd, check=True, cwd=ROOT)
 
 
 def make_data() -> None:
@@ -204,8 +198,17 @@ def bundle_default(record: dict) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["real"]:
+        import argparse
+
+        from real_scans import DEFAULT_MODEL, run_real
+
+        parser = argparse.ArgumentParser(prog="python benchmarks/experiments.py real", description="the real-scan benchmark")
+        parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="checkpoint (.safetensors with its .json); default: the bundled model")
+        print(f"wrote {run_real(parser.parse_args(sys.argv[2:]).model)}")
+        return
     if len(sys.argv) != 2 or sys.argv[1] not in ("data", *EXPERIMENTS):
-        sys.exit(f"usage: python benchmarks/experiments.py {{data,{','.join(EXPERIMENTS)}}}")
+        sys.exit(f"usage: python benchmarks/experiments.py {{data,{','.join(EXPERIMENTS)},real [--model PATH]}}")
     started = time.time()
     make_data()
     if sys.argv[1] == "data":

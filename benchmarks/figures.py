@@ -1,20 +1,14 @@
-"""README pictures: ``python benchmarks/figures.py [SUBJECT]``.
+"""README picture: ``python benchmarks/figures.py [SUBJECT]``.
 
-- docs/figures/synthetic_vs_real.png: the real T1w scan of ../shared/data/real next to one synthetic
-  subject's T1w and T2w (data/sg260, sub-amu01), each as its mid-sagittal slab at the same mm scale
-  (same 0.5 mm display grid, same window, cropped to the same 80 x 80 mm around the spine).
-- docs/figures/real_scan_qc.png and benchmarks/results/real_scan.md/.json: ``msanet predict`` with the bundled
-  default model on that real scan (the README's first command), and the same with ``--threshold 0`` (every
-  channel's peak, whatever its confidence), for the caption.
+docs/figures/synthetic_vs_real.png: the real T1w scan of ../shared/data/real next to one synthetic
+subject's T1w and T2w (data/sg260, sub-amu01), each as its mid-sagittal slab at the same mm scale
+(same 0.5 mm display grid, same window, cropped to the same 80 x 80 mm around the spine).
+The model's pictures of the real scans come from the real-scan benchmark (``python benchmarks/experiments.py real``).
 """
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import matplotlib
@@ -22,8 +16,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-from common import RESULTS, header  # noqa: E402
 
 from msanet import io  # noqa: E402
 from msanet.preprocess import PreprocessConfig, labels_to_pixels, preprocess_volume  # noqa: E402
@@ -73,26 +65,6 @@ def main() -> None:
     out = ROOT / "docs" / "figures" / "synthetic_vs_real.png"
     fig.savefig(out)
     print(f"wrote {out}")
-    real_scan_qc()
-
-
-def real_scan_qc() -> None:
-    figures = ROOT / "docs" / "figures"
-    found = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, extra in (("default", []), ("candidates", ["--threshold", "0"])):
-            out = Path(tmp) / name
-            subprocess.run([sys.executable, "-m", "msanet.cli", "predict", str(REAL), "-o", str(out), "--quiet", *extra], check=True)
-            found[name] = json.loads((out / "t1w_discs.json").read_text())
-            if name == "default":
-                shutil.copy(out / "t1w_qc.png", figures / "real_scan_qc.png")
-    lines = header("The bundled default model on the real scan (no ground truth)", "python benchmarks/figures.py")
-    for name, title in (("default", f"reported (calibrated threshold {found['default']['threshold']:.3f})"), ("candidates", "with --threshold 0")):
-        lines += [f"## {title}", "", "| disc | voxel (i, j, k) | world mm | confidence |", "|---|---|---|---|"]
-        lines += [f"| {d['name']} | {d['voxel']} | {d['world_mm']} | {d['confidence']:.3f} |" for d in found[name]["discs"]] + [""]
-    (RESULTS / "real_scan.md").write_text("\n".join(lines))
-    (RESULTS / "real_scan.json").write_text(json.dumps(found, indent=2) + "\n")
-    print(f"wrote {figures / 'real_scan_qc.png'} and {RESULTS / 'real_scan.md'}")
 
 
 if __name__ == "__main__":

@@ -8,4 +8,5 @@ export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=0  # no busy-waiting threads when 
 for e in data default table1 seeds ablation site sensitivity; do
   "$PY" benchmarks/experiments.py "$e"
 done
+"$PY" benchmarks/experiments.py real
 bash benchmarks/run_speed.sh

@@ -61,10 +61,26 @@ def test_shifted_disc_by_hand(tiny_bids, tmp_path):
     assert m["dtt_mean"] == pytest.approx(3 / 4) and m["fn"] == 0 and m["fp"] == 0
 
 
+def test_wrong_name_is_a_naming_error_per_disc_and_per_image(tiny_bids, tmp_path):
+    """Disc 4 (C3-C4) of every prediction renamed 9 (T1-T2): one FN with a naming error and one FP per image."""
+    _copy_gt_as_predictions(tiny_bids, tmp_path / "pred", edit=lambda d: np.where(d == 4, 9, d))
+    summary = run_evaluate(tmp_path / "pred", tiny_bids)
+    assert summary["contrasts"]["T1w"]["2d"]["naming_errors"] == 3 and summary["contrasts"]["T2w"]["3d"]["naming_errors"] == 3
+    images = summary["images"]
+    assert sorted((i["subject"], i["contrast"]) for i in images) == [(s, c) for s in ("sub-aaa01", "sub-aaa02", "sub-bbb01") for c in ("T1w", "T2w")]
+    assert all((i["2d"]["tp"], i["2d"]["fn"], i["2d"]["fp"], i["2d"]["naming_errors"]) == (3, 1, 1, 1) for i in images)
+    assert all("per_disc" not in i["2d"] and "dtts" not in i["2d"] for i in images)
+    with open(tmp_path / "pred" / "evaluation.csv") as f:
+        rows = [r for r in csv.DictReader(f) if r["value"] == "4"]
+    assert len(rows) == 6 and all((r["status"], r["misnamed_as"], r["misnamed_2d_mm"], r["misnamed_as_3d"]) == ("fn", "T1-T2", "0.000", "T1-T2")
+                                  for r in rows)
+    assert "| label-matched, 2D mid-sagittal | 3 | 12 | 12 | 0.00 +- 0.00 | 0.00 | 25.0 % | 25.0 % | 3 |" in (tmp_path / "pred" / "summary.md").read_text()
+
+
 def test_cli_writes_three_files_and_prints_summary(tiny_bids, tmp_path, capsys):
     _copy_gt_as_predictions(tiny_bids, tmp_path / "pred")
     assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(tiny_bids), "-o", str(tmp_path / "ev")]) == 0
-    assert "T2w: DTT 0.00 +- 0.00 mm (2D), FNR 0.000, FPR 0.000" in capsys.readouterr().out
+    assert "T2w: DTT 0.00 +- 0.00 mm (2D), FNR 0.000, FPR 0.000, naming errors 0" in capsys.readouterr().out
     assert json.loads((tmp_path / "ev" / "summary.json").read_text())["contrasts"]["T1w"]["2d"]["n_gt"] == 12
 
 

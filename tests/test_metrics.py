@@ -29,15 +29,16 @@ EXTRA_7 = _pred(GT) + [(7, np.array([90.0, 40.0]))]  # 18 mm below disc 6
 SHIFTED = [(v - 1, x) for v, x in GT.items()]  # every disc labelled one level too high
 
 LABEL_MATCHED_ROWS = [
-    ("perfect", GT, _pred(GT), dict(n_gt=4, n_pred=4, tp=4, fn=0, fp=0, fnr=0.0, fpr=0.0, dtt_mean=0.0, dtt_std=0.0, dtt_median=0.0)),
-    ("one missing", GT, MISSING_4, dict(tp=3, fn=1, fp=0, fnr=0.25, fpr=0.0, dtt_mean=0.0)),
+    ("perfect", GT, _pred(GT), dict(n_gt=4, n_pred=4, tp=4, fn=0, fp=0, fnr=0.0, fpr=0.0, dtt_mean=0.0, dtt_std=0.0, dtt_median=0.0, naming_errors=0)),
+    ("one missing", GT, MISSING_4, dict(tp=3, fn=1, fp=0, tpr=0.75, fnr=0.25, fpr=0.0, dtt_mean=0.0, naming_errors=0)),
     ("one extra", GT, EXTRA_7, dict(n_pred=5, tp=4, fn=0, fp=1, fnr=0.0, fpr=0.2, dtt_mean=0.0)),
     ("duplicate label", GT, _pred(GT) + [(5, np.array([56.0, 41.0]))], dict(tp=4, fn=0, fp=1, fpr=0.2, dtt_mean=0.0)),
-    # pred labelled 3 sits on GT 4 (18 mm from GT 3) ... pred 2 has no GT, GT 6 is not predicted
-    ("shift by one level", GT, SHIFTED, dict(tp=0, fn=4, fp=4, fnr=1.0, fpr=1.0, dtt_mean=18.0, dtt_median=18.0, dtt_std=0.0)),
-    ("empty prediction", GT, [], dict(n_pred=0, tp=0, fn=4, fp=0, fnr=1.0, fpr=NAN, dtt_mean=NAN)),
-    ("empty ground truth", {}, _pred(GT), dict(n_gt=0, tp=0, fn=0, fp=4, fnr=NAN, fpr=1.0, dtt_mean=NAN)),
-    ("both empty", {}, [], dict(n_gt=0, n_pred=0, fnr=NAN, fpr=NAN, dtt_median=NAN)),
+    # pred labelled 3 sits on GT 4 (18 mm from GT 3) ... pred 2 has no GT, GT 6 is not predicted;
+    # every GT disc has a prediction of another label on it: 4 naming errors
+    ("shift by one level", GT, SHIFTED, dict(tp=0, fn=4, fp=4, fnr=1.0, fpr=1.0, dtt_mean=18.0, dtt_median=18.0, dtt_std=0.0, naming_errors=4)),
+    ("empty prediction", GT, [], dict(n_pred=0, tp=0, fn=4, fp=0, fnr=1.0, fpr=NAN, dtt_mean=NAN, naming_errors=0)),
+    ("empty ground truth", {}, _pred(GT), dict(n_gt=0, tp=0, fn=0, fp=4, tpr=NAN, fnr=NAN, fpr=1.0, dtt_mean=NAN, naming_errors=0)),
+    ("both empty", {}, [], dict(n_gt=0, n_pred=0, fnr=NAN, fpr=NAN, dtt_median=NAN, naming_errors=0)),
 ]
 
 
@@ -64,6 +65,29 @@ def test_label_matched_closest_duplicate_is_the_match_and_3d_works():
     m = label_matched(gt, [(3, np.array([0.0, 0.0, 4.0])), (3, np.array([0.0, 2.0, 0.0]))])
     assert (m["tp"], m["fp"], m["dtts"]) == (1, 1, [2.0])
     assert m["per_disc"][1] == {"value": 3, "name": "C2-C3", "status": "fp", "dtt_mm": 4.0}
+
+
+def test_label_matched_naming_errors_by_hand():
+    pred = [(4, GT[3] + [3.0, 4.0]),  # 5 mm from GT 3 (R is inclusive), under the name C3-C4
+            (5, GT[3] + [0.0, 1.0]),  # 1 mm from GT 3: the nearest wrong name is the one reported
+            (5, GT[5]),  # the TP of GT 5
+            (7, GT[6] + [6.0, 0.0])]  # 6 mm from GT 6: beyond R, not a naming error
+    m = label_matched(GT, pred, radius_mm=5.0)
+    assert (m["tp"], m["fn"], m["fp"], m["naming_errors"]) == (1, 3, 3, 1)
+    gt_entries = m["per_disc"][:4]
+    assert [(d["value"], d["status"], d["misnamed_as"]) for d in gt_entries] == [(3, "fn", 5), (4, "fn", None), (5, "tp", None), (6, "fn", None)]
+    assert gt_entries[0]["misnamed_mm"] == pytest.approx(1.0) and all(math.isnan(d["misnamed_mm"]) for d in gt_entries[1:])
+    assert label_matched(GT, pred[:1])["per_disc"][0]["misnamed_mm"] == pytest.approx(5.0)  # alone, the 5 mm one counts
+    assert all("misnamed_as" not in d for d in m["per_disc"][4:])  # FP entries: only value, name, status, dtt_mm
+
+
+def test_label_matched_right_prediction_of_a_neighbour_is_not_a_naming_error():
+    gt = {3: np.array([0.0, 0.0]), 4: np.array([8.0, 0.0])}
+    neighbour = [(4, np.array([4.0, 0.0]))]  # 4 mm from both discs; the TP of GT 4
+    m = label_matched(gt, neighbour, radius_mm=5.0)
+    assert (m["tp"], m["fn"], m["naming_errors"]) == (1, 1, 0) and m["per_disc"][0]["misnamed_as"] is None
+    m = label_matched(gt, neighbour + [(5, np.array([2.0, 0.0]))], radius_mm=5.0)
+    assert m["naming_errors"] == 1 and (m["per_disc"][0]["misnamed_as"], m["per_disc"][0]["misnamed_mm"]) == (5, 2.0)
 
 
 @pytest.mark.parametrize(
@@ -97,7 +121,7 @@ def test_invalid_parameters():
 
 CLOSEST_POINT_ROWS = [
     ("perfect", GT, _pred(GT), dict(tp=4, fn=0, fp=0, fnr=0.0, fpr=0.0, fpr_anchor=0.0, dtt_mean=0.0)),
-    ("one missing", GT, MISSING_4, dict(tp=3, fn=1, fp=0, fnr=0.25, dtt_mean=18.0 / 4)),  # GT 4's DTT: 18 px to disc 3
+    ("one missing", GT, MISSING_4, dict(tp=3, fn=1, fp=0, tpr=0.75, fnr=0.25, dtt_mean=18.0 / 4)),  # GT 4's DTT: 18 px to disc 3
     ("one extra far away", GT, EXTRA_7 + [(8, np.array([120.0, 40.0]))], dict(tp=4, fn=0, fp=2, fpr=2 / 6, fpr_anchor=0.5)),
     ("extra next to a taken disc", GT, _pred(GT) + [(9, GT[5] + [2.0, 0.0])], dict(tp=4, fn=0, fp=1, fpr=0.2, fpr_anchor=0.25)),
     ("shift by one level: labels ignored", GT, SHIFTED, dict(tp=4, fn=0, fp=0, dtt_mean=0.0)),
@@ -156,10 +180,11 @@ def test_aggregate_pools_discs():
     assert (agg["n_images"], agg["n_gt"], agg["n_pred"], agg["tp"], agg["fn"], agg["fp"]) == (2, 8, 5, 5, 3, 0)
     assert agg["dtt_mean"] == pytest.approx(2.0 / 5) and agg["dtt_median"] == 0.0
     assert agg["dtt_std"] == pytest.approx(np.std([0, 0, 0, 0, 2.0]))
-    assert agg["fnr"] == pytest.approx(3 / 8) and agg["fpr"] == 0.0
+    assert agg["fnr"] == pytest.approx(3 / 8) and agg["tpr"] == pytest.approx(5 / 8) and agg["fpr"] == 0.0
     assert "fpr_anchor" not in agg and "dtts" not in agg
+    assert aggregate([a, label_matched(GT, SHIFTED), label_matched(GT, SHIFTED)])["naming_errors"] == 0 + 4 + 4
     cp = aggregate([closest_point(GT, EXTRA_7), closest_point({}, [])])
-    assert cp["fpr_anchor"] == pytest.approx(1 / 4) and cp["fpr"] == pytest.approx(1 / 5)
+    assert cp["fpr_anchor"] == pytest.approx(1 / 4) and cp["fpr"] == pytest.approx(1 / 5) and "naming_errors" not in cp
     empty = aggregate([])
     assert empty["n_images"] == 0 and math.isnan(empty["fnr"]) and math.isnan(empty["dtt_mean"])
 

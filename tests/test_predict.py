@@ -66,6 +66,23 @@ def test_same_anatomy_in_any_orientation_gives_the_same_world_coordinates(traine
             assert np.allclose(other[v], worlds[0][v], atol=1e-3)
 
 
+def test_qc_gt_draws_the_ground_truth_where_the_image_has_labels(trained_tiny, tmp_path, monkeypatch):
+    from msanet import qc
+
+    drawn = []
+    draw = qc.draw_discs
+    monkeypatch.setattr(qc, "draw_discs", lambda *args, **kw: drawn.append(kw["reference"]) or draw(*args, **kw))
+    image = trained_tiny["bids"] / "sub-s01" / "anat" / "sub-s01_T2w.nii.gz"
+    shutil.copy(image, tmp_path / "loose_T2w.nii.gz")  # outside a BIDS tree: no labels to find
+    for args in ([str(image), "--qc-gt"], [str(image)], [str(tmp_path / "loose_T2w.nii.gz"), "--qc-gt"]):
+        assert main(["predict", *args, "-o", str(tmp_path / "out"), "--model", _model(trained_tiny), "--quiet", "--overwrite"]) == 0
+    with_gt, plain, loose = drawn
+    assert plain is None and loose is None
+    # the phantom's discs: canonical rows 10, 22, 34, 46 (1 mm voxels), one column -> 24 px apart on the 0.5 mm display grid
+    rc = np.array([with_gt[v] for v in (3, 4, 5, 6)])
+    assert sorted(with_gt) == [3, 4, 5, 6] and np.allclose(np.diff(rc[:, 0]), 24.0) and np.allclose(rc[:, 1], rc[0, 1])
+
+
 @pytest.mark.skipif(not REAL_T1W.exists(), reason="needs ../shared/data/real")
 def test_runs_on_the_real_scan(trained_tiny, tmp_path):
     assert main(["predict", str(REAL_T1W), "-o", str(tmp_path), "--model", _model(trained_tiny), "--quiet"]) == 0

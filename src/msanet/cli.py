@@ -113,7 +113,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from msanet.predict import run_predict
 
     summary = run_predict(args.inputs, args.output, model=args.model, contrast=args.contrast, overwrite=args.overwrite,
-                          max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold, device=args.device)
+                          max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold, device=args.device,
+                          qc_gt=args.qc_gt)
     print(f"predicted {len(summary['done'])} image(s), skipped {len(summary['skipped'])} already done -> {args.output}; "
           f"QC page: {summary['qc_page']}")
     return 0
@@ -138,7 +139,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     out = args.output or args.pred
     for contrast, spaces in sorted(summary["contrasts"].items()):
         m = spaces["2d"]
-        print(f"{contrast}: DTT {m['dtt_mean']:.2f} +- {m['dtt_std']:.2f} mm (2D), FNR {m['fnr']:.3f}, FPR {m['fpr']:.3f}")
+        print(f"{contrast}: DTT {m['dtt_mean']:.2f} +- {m['dtt_std']:.2f} mm (2D), FNR {m['fnr']:.3f}, FPR {m['fpr']:.3f}, "
+              f"naming errors {m['naming_errors']}")
     print(f"wrote {out}/evaluation.csv, summary.json, summary.md")
     return 0
 
@@ -284,6 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--contrast", default="auto", choices=["auto", "T1w", "T2w"], help="contrast (default: from the file name)")
     p.add_argument("--overwrite", action="store_true", help="redo images whose outputs exist")
     p.add_argument("--threshold", type=float, help="confidence threshold in [0, 1] (default: the model's calibrated one)")
+    p.add_argument("--qc-gt", action="store_true",
+                   help="also draw each image's ground-truth disc labels (BIDS derivatives/labels), where it has them, on its QC picture")
     p.add_argument("--max-voxels", type=int, default=200_000_000, help="refuse larger images (default: %(default)s)")
     p.add_argument("--device", default="auto", choices=DEVICES, help="auto (default: a CUDA GPU when there is one), cpu or cuda")
     p.add_argument("--quiet", action="store_true")

@@ -12,7 +12,8 @@ label files share their image's grid, so the ground-truth file itself gives the 
 
 plus the anchors' closest-point variant (native in-plane voxels along the superior-inferior axis).
 A missing prediction file counts as an empty prediction. Outputs (atomic): ``evaluation.csv`` (one
-row per subject, contrast and disc), ``summary.json`` and ``summary.md`` (a table per contrast).
+row per subject, contrast and disc), ``summary.json`` (pooled per contrast, and per image) and
+``summary.md`` (a table per contrast).
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from msanet.fileio import ensure_dir, write_text
 from msanet.metrics import aggregate, closest_point, label_matched
 from msanet.predict import LABEL_SUFFIX
 
-CSV_COLUMNS = ["subject", "contrast", "value", "name", "status", "dtt_2d_mm", "status_3d", "dtt_3d_mm", "cp_status", "cp_dtt_mm"]
+CSV_COLUMNS = ["subject", "contrast", "value", "name", "status", "dtt_2d_mm", "status_3d", "dtt_3d_mm", "cp_status", "cp_dtt_mm",
+               "misnamed_as", "misnamed_2d_mm", "misnamed_as_3d", "misnamed_3d_mm"]
 
 
 def _index_predictions(pred_dir: Path) -> dict[str, Path]:
@@ -104,7 +106,7 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
     out_dir = ensure_dir(out_dir or pred_dir)
     predictions = _index_predictions(pred_dir)
     keep = set(values)
-    rows, per_contrast = [], {}
+    rows, per_contrast, images = [], {}, []
     n_missing = 0
     for case in ground_truth(gt_dir):
         if subjects is not None and case.subject_id not in subjects:
@@ -121,6 +123,8 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
         per_contrast.setdefault(case.contrast, {"2d": [], "3d": [], "closest_point": []})
         for space in ("2d", "3d", "closest_point"):
             per_contrast[case.contrast][space].append(result[space])
+        images.append({"subject": case.subject_id, "contrast": case.contrast,
+                       **{space: {k: v for k, v in m.items() if k not in ("dtts", "per_disc")} for space, m in result.items()}})
         rows += _rows(case.name, case.contrast, result)
     if not per_contrast:
         raise DatasetError(f"{gt_dir}: no labelled images to evaluate")
@@ -128,6 +132,7 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
         "pred_dir": str(pred_dir), "gt_dir": str(gt_dir), "radius_mm": radius_mm, "values": list(values),
         "missing_predictions": n_missing,
         "contrasts": {c: {space: aggregate(results) for space, results in spaces.items()} for c, spaces in per_contrast.items()},
+        "images": images,
     }
     buf = _io.StringIO()
     writer = csv.writer(buf)
@@ -140,9 +145,9 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
 
 
 def _rows(subject_id: str, contrast: str, result: dict) -> list[list]:
-    """CSV rows of one image: one per GT disc (2D, 3D and closest-point verdicts side by side), then one
-    per false-positive prediction. FP entries of the three definitions are paired by (value, occurrence)
-    so a prediction that is FP in one space only still gets one row."""
+    """CSV rows of one image: one per GT disc (2D, 3D and closest-point verdicts side by side, and the
+    label-matched naming errors), then one per false-positive prediction. FP entries of the three
+    definitions are paired by (value, occurrence) so a prediction that is FP in one space only still gets one row."""
     def keyed(entries: list[dict]) -> dict:
         out, seen = {}, {}
         for e in entries:
@@ -157,7 +162,8 @@ def _rows(subject_id: str, contrast: str, result: dict) -> list[list]:
     for key in keys:
         d2, d3, cp = (space.get(key, {}) for space in spaces)
         rows.append([subject_id, contrast, key[1], discs.disc_name(key[1]), d2.get("status", ""), _fmt(d2.get("dtt_mm")),
-                     d3.get("status", ""), _fmt(d3.get("dtt_mm")), cp.get("status", ""), _fmt(cp.get("dtt_mm"))])
+                     d3.get("status", ""), _fmt(d3.get("dtt_mm")), cp.get("status", ""), _fmt(cp.get("dtt_mm")),
+                     _name(d2.get("misnamed_as")), _fmt(d2.get("misnamed_mm")), _name(d3.get("misnamed_as")), _fmt(d3.get("misnamed_mm"))])
     return rows
 
 
@@ -165,6 +171,10 @@ def _has_labels(path: Path) -> bool:
     import nibabel as nib
 
     return bool(np.any(np.asarray(nib.load(str(path)).dataobj)))
+
+
+def _name(value) -> str:
+    return "" if value is None else discs.disc_name(value)
 
 
 def _fmt(value) -> str:
@@ -189,13 +199,13 @@ def summary_markdown(summary: dict) -> str:
              f"Label-matched radius R = {summary['radius_mm']} mm; discs {', '.join(discs.disc_name(v) for v in summary['values'])}.",
              f"Images without a prediction file: {summary['missing_predictions']}.", ""]
     for contrast, spaces in sorted(summary["contrasts"].items()):
-        lines += [f"## {contrast}", "", "| definition | images | GT discs | predicted | DTT mean +- std (mm) | DTT median (mm) | FNR | FPR |",
-                  "|---|---|---|---|---|---|---|---|"]
+        lines += [f"## {contrast}", "", "| definition | images | GT discs | predicted | DTT mean +- std (mm) | DTT median (mm) | FNR | FPR | naming errors |",
+                  "|---|---|---|---|---|---|---|---|---|"]
         names = {"2d": "label-matched, 2D mid-sagittal", "3d": "label-matched, 3D world", "closest_point": "closest-point (anchors' code)"}
         for space in ("2d", "3d", "closest_point"):
             m = spaces[space]
             lines.append(f"| {names[space]} | {m.get('n_images', '')} | {m['n_gt']} | {m['n_pred']} | {_pm(m['dtt_mean'], m['dtt_std'])} | "
-                         f"{_num(m['dtt_median'])} | {_pct(m['fnr'])} | {_pct(m['fpr'])} |")
+                         f"{_num(m['dtt_median'])} | {_pct(m['fnr'])} | {_pct(m['fpr'])} | {m.get('naming_errors', 'n/a')} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -9,11 +9,15 @@ Two definitions are implemented; both return the same keys (see ``_summary``) pl
 - **FN**: a GT disc with no same-label prediction within R.
 - **FP**: a prediction that is not a TP partner: its label has no GT disc, its GT disc is farther
   than R, or it is a second (third...) prediction of a label.
-- FNR = FN / n_gt, FPR = FP / n_pred (NaN when the denominator is 0).
+- FNR = FN / n_gt, FPR = FP / n_pred (NaN when the denominator is 0); TPR = TP / n_gt = 1 - FNR, the
+  detection rate (found within R under the right name).
 - **DTT** (distance to target): Euclidean distance (mm) between a GT disc and its same-label partner,
   over ALL same-label pairs, including those farther than R (so a one-level label shift shows up as
   a large DTT instead of being hidden by the radius). GT discs whose label is not predicted have no
   DTT. Reported as mean, std (population, ddof=0) and median; NaN when there is no pair.
+- **Naming error**: an FN disc with a prediction of another label within R (a disc found in the right
+  place under the wrong name). A prediction that is the TP of its own GT disc does not count; of
+  several candidates the nearest is reported. Each such prediction is also an FP.
 
 **Closest-point** (``closest_point``): the rule of the published hourglass code for Spine Generic disc
 labelling (Rouhier et al. 2020; Azad et al. 2021, "Stacked hourglass network with a multi-level
@@ -95,6 +99,7 @@ def _summary(n_gt: int, n_pred: int, tp: int, fn: int, fp: int, dtts: list[float
     """The common keys: counts, rates (NaN for a zero denominator), DTT statistics and the raw DTTs."""
     return {
         "n_gt": n_gt, "n_pred": n_pred, "tp": tp, "fn": fn, "fp": fp,
+        "tpr": tp / n_gt if n_gt else math.nan,
         "fnr": fn / n_gt if n_gt else math.nan,
         "fpr": fp / n_pred if n_pred else math.nan,
         **_stats(dtts),
@@ -114,11 +119,13 @@ def label_matched(gt: Mapping[int, ArrayLike], pred: Sequence[tuple[int, ArrayLi
         pred: [(SCT value, coordinates in mm)], any order; a value may repeat.
         radius_mm: R, the largest distance (inclusive) of a true positive.
 
-    Returns a dict with n_gt, n_pred, tp, fn, fp, fnr, fpr, dtt_mean, dtt_std, dtt_median, dtts (the
-    DTT of each paired GT disc in value order) and per_disc: one entry per GT disc in value order
-    (status 'tp' | 'fn', dtt_mm NaN when the label is not predicted), then one per false-positive
-    prediction sorted by value then position (status 'fp', dtt_mm = distance to the GT disc of its
-    label or NaN). Each entry: value, name, status, dtt_mm.
+    Returns a dict with n_gt, n_pred, tp, fn, fp, tpr, fnr, fpr, dtt_mean, dtt_std, dtt_median, dtts (the
+    DTT of each paired GT disc in value order), naming_errors (count) and per_disc: one entry per GT
+    disc in value order (status 'tp' | 'fn', dtt_mm NaN when the label is not predicted), then one per
+    false-positive prediction sorted by value then position (status 'fp', dtt_mm = distance to the GT
+    disc of its label or NaN). Each entry: value, name, status, dtt_mm; GT entries also have
+    misnamed_as (the SCT value of the prediction that makes it a naming error, else None) and
+    misnamed_mm (its distance, else NaN).
     """
     radius_mm = _positive("radius_mm", radius_mm)
     g_vals, g, p_vals, p = _points(gt, pred)
@@ -140,12 +147,18 @@ def label_matched(gt: Mapping[int, ArrayLike], pred: Sequence[tuple[int, ArrayLi
             gt_entries.append(_entry(value, "tp", dists[k]))
         else:
             gt_entries.append(_entry(value, "fn", dists[k]))
+    for i, entry in enumerate(gt_entries):  # naming errors: FN discs with another label's prediction within R
+        near = {} if entry["status"] == "tp" else {
+            k: d for k in order if p_vals[k] != entry["value"] and k not in matched and (d := float(np.linalg.norm(p[k] - g[i]))) <= radius_mm}
+        k = min(near, key=near.__getitem__) if near else None  # the nearest; ties: first in the canonical order
+        entry["misnamed_as"], entry["misnamed_mm"] = (None, math.nan) if k is None else (p_vals[k], near[k])
     g_index = {v: i for i, v in enumerate(g_vals)}
     for k in order:
         if k not in matched:
             i = g_index.get(p_vals[k])
             fp_entries.append(_entry(p_vals[k], "fp", math.nan if i is None else float(np.linalg.norm(p[k] - g[i]))))
     out = _summary(len(g_vals), len(p_vals), tp, len(g_vals) - tp, len(fp_entries), dtts)
+    out["naming_errors"] = sum(e["misnamed_as"] is not None for e in gt_entries)
     out["per_disc"] = gt_entries + fp_entries
     return out
 
@@ -224,9 +237,9 @@ def closest_point(
 def aggregate(results: Sequence[dict]) -> dict:
     """Pool per-image results of ONE definition: summed counts, rates from the sums, DTT stats over all discs.
 
-    Returns n_images, n_gt, n_pred, tp, fn, fp, fnr, fpr, dtt_mean, dtt_std, dtt_median (and
-    ``fpr_anchor`` = FP / n_gt when every result has it, i.e. closest-point results). Empty -> counts 0,
-    rates and DTT NaN.
+    Returns n_images, n_gt, n_pred, tp, fn, fp, tpr, fnr, fpr, dtt_mean, dtt_std, dtt_median (and
+    ``fpr_anchor`` = FP / n_gt when every result has it, i.e. closest-point results; ``naming_errors``,
+    summed, when every result has it, i.e. label-matched results). Empty -> counts 0, rates and DTT NaN.
     """
     results = list(results)
     n_gt = sum(int(r["n_gt"]) for r in results)
@@ -237,4 +250,6 @@ def aggregate(results: Sequence[dict]) -> dict:
     del out["dtts"]
     if results and all("fpr_anchor" in r for r in results):
         out["fpr_anchor"] = fp / n_gt if n_gt else math.nan
+    if results and all("naming_errors" in r for r in results):
+        out["naming_errors"] = sum(int(r["naming_errors"]) for r in results)
     return {"n_images": len(results), **out}

@@ -7,7 +7,8 @@ file's voxel grid and world mm -> five files, each written atomically::
     <stem>_label-discs_dlabel.nii.gz   SCT disc labels on the input's grid and header
     <stem>_label-discs_dlabel.json     its BIDS sidecar: SpatialReference, GeneratedBy (msanet.derivatives)
     <stem>_discs.json / _discs.csv     name, value, voxel (float, file grid), world mm, confidence
-    <stem>_qc.png                      mid-sagittal slab with the named discs
+    <stem>_qc.png                      mid-sagittal slab with the named discs (and, with ``qc_gt``, the
+                                       image's ground-truth labels from BIDS derivatives/labels)
 
 A run on a BIDS data set also writes ``dataset_description.json``: the output folder is then a BIDS
 derivatives data set that ``msanet evaluate`` and ``msanet train --labels`` read. Every run ends with one
@@ -191,9 +192,13 @@ def display_image(pred: Prediction, ckpt: Checkpoint) -> SagittalImage:
     return preprocess_volume(pred.volume, cfg, centre_x=int(round(pred.sagittal.centre_x)))
 
 
-def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivatives.Provenance, overwrite: bool) -> list[Path]:
+def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivatives.Provenance, overwrite: bool,
+                  reference: dict[int, np.ndarray] | None = None) -> list[Path]:
     """Write the five output files of one job atomically; the label file and its sidecar last (a sidecar never
-    stands without its label file)."""
+    stands without its label file).
+
+    ``reference`` ({SCT value: canonical voxel}, e.g. the ground truth) is drawn on the QC picture too.
+    """
     ensure_dir(job.out_dir)
     label_path, sidecar_path, json_path, csv_path, png_path = outputs_of(job)
     records = disc_records(pred)
@@ -213,7 +218,11 @@ def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivative
     points = {value: display.voxel_to_pixel(xyz) for value, xyz in pred.canonical_voxels().items()}
     conf = {d.value: d.confidence for d in pred.detections}
     title = f"{job.image.name}: {len(points)} discs ({job.contrast}, model {ckpt.path.name if ckpt.path else '?'})"
-    qc.draw_discs(display.image, points, png_path, display.pixel_mm, title=title, confidences=conf, overwrite=overwrite)
+    ref = None
+    if reference is not None:
+        ref = {value: display.voxel_to_pixel(xyz) for value, xyz in reference.items()}
+        title += f"\nblue circles: ground truth ({len(ref)})"
+    qc.draw_discs(display.image, points, png_path, display.pixel_mm, title=title, confidences=conf, reference=ref, overwrite=overwrite)
     io.write_disc_labels(label_path, pred.volume, pred.canonical_voxels(), overwrite=overwrite)
     sidecar = derivatives.label_sidecar(derivatives.spatial_reference(job.image, job.bids_root), prov)
     write_text(sidecar_path, json.dumps(sidecar, indent=2) + "\n", overwrite=overwrite)
@@ -230,10 +239,12 @@ def run_predict(
     progress: bool = True,
     threshold: float | None = None,
     device: str = "auto",
+    qc_gt: bool = False,
 ) -> dict:
     """Predict every input; returns {'done': [...], 'skipped': [...], 'failed': [(path, message)]}.
 
     ``device``: 'auto' (a CUDA GPU when there is one), 'cpu' or 'cuda' (msanet.device).
+    With ``qc_gt``, an image that has a disc-label file (BIDS ``derivatives/labels``) gets it drawn on its QC picture.
 
     One bad input does not stop the batch; a summary of failures is raised at the end as
     PartialFailure (or the single input's own error when there was only one).
@@ -260,7 +271,9 @@ def run_predict(
         try:
             volume = io.load_image(job.image, max_voxels=max_voxels)
             pred = predict_volume(volume, ckpt, threshold)
-            write_outputs(job, pred, ckpt, prov, overwrite=True)
+            label_path = bids.find_label_file(job.image) if qc_gt else None
+            reference = io.read_disc_labels(label_path, volume) if label_path is not None else None
+            write_outputs(job, pred, ckpt, prov, overwrite=True, reference=reference)
             done.append(str(job.image))
         except MsanetError as exc:
             if len(jobs) == 1:

@@ -2,7 +2,8 @@
 
 Shown the way a radiologist reads a sagittal spine: head at the top, anterior on the left, square
 pixels at true mm scale, cropped to the scanned field of view. Each disc is a marker at its
-posterior tip with its name (and confidence, for predictions) written in the prevertebral space.
+posterior tip with its name (and confidence, for predictions) written in the prevertebral space;
+reference discs (ground truth) are open circles in another colour, named at the posterior edge.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np  # noqa: E402
 
 from msanet import discs  # noqa: E402
 from msanet.fileio import atomic_path  # noqa: E402
+
+DISC_COLOUR, REFERENCE_COLOUR = "#ffcc00", "#33ccff"
 
 
 def field_of_view(image: np.ndarray, margin_px: int = 4) -> tuple[slice, slice]:
@@ -42,7 +45,8 @@ def draw_discs(
 ) -> Path:
     """Write a PNG of ``image`` [H, W] with discs {SCT value: (row, col)} named on it.
 
-    ``reference`` (e.g. ground truth) is drawn as open circles for comparison. Written atomically.
+    ``reference`` (e.g. ground truth) {SCT value: (row, col)} is drawn as named open circles in another
+    colour for comparison. Written atomically.
     """
     rows, cols = field_of_view(image)
     crop = image[rows, cols]
@@ -52,19 +56,17 @@ def draw_discs(
     extent = (cols.start * pixel_mm - pixel_mm / 2, cols.stop * pixel_mm - pixel_mm / 2,
               rows.stop * pixel_mm - pixel_mm / 2, rows.start * pixel_mm - pixel_mm / 2)
     ax.imshow(crop, cmap="gray", vmin=0, vmax=1, extent=extent, interpolation="bilinear")
-    if reference:
-        for value, (r, c) in reference.items():
-            ax.plot(c * pixel_mm, r * pixel_mm, "o", mfc="none", mec="#33ccff", ms=9, mew=1.2)
-    text_x = extent[0] + 0.02 * (extent[1] - extent[0])
+    margin = 0.02 * (extent[1] - extent[0])
+    for value, (r, c) in sorted((reference or {}).items()):
+        ax.plot(c * pixel_mm, r * pixel_mm, "o", mfc="none", mec=REFERENCE_COLOUR, ms=9, mew=1.2)
+        _name_tag(ax, discs.disc_name(int(value)), (c * pixel_mm, r * pixel_mm), extent[1] - margin, REFERENCE_COLOUR, "right")
     for value, (r, c) in sorted(points.items()):
         x_mm, y_mm = c * pixel_mm, r * pixel_mm
-        ax.plot(x_mm, y_mm, "o", color="#ffcc00", ms=4.5, mec="black", mew=0.6)
+        ax.plot(x_mm, y_mm, "o", color=DISC_COLOUR, ms=4.5, mec="black", mew=0.6)
         label = discs.disc_name(int(value))
         if confidences is not None and value in confidences:
             label += f" {confidences[value]:.2f}"
-        ax.annotate(label, xy=(x_mm, y_mm), xytext=(text_x, y_mm), color="#ffcc00", fontsize=8, va="center",
-                    arrowprops={"arrowstyle": "-", "color": "#ffcc00", "lw": 0.5, "alpha": 0.6},
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "black", "ec": "none", "alpha": 0.55})
+        _name_tag(ax, label, (x_mm, y_mm), extent[0] + margin, DISC_COLOUR, "left")
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("anterior  <-  mm  ->  posterior", fontsize=8)
     ax.set_ylabel("superior  <-  mm  ->  inferior", fontsize=8)
@@ -74,3 +76,10 @@ def draw_discs(
         fig.savefig(tmp, format="png")
     plt.close(fig)
     return Path(out_path)
+
+
+def _name_tag(ax, text: str, xy: tuple[float, float], text_x: float, colour: str, ha: str) -> None:
+    """``text`` at the image edge ``text_x``, level with the disc at ``xy``, joined to it by a thin line."""
+    ax.annotate(text, xy=xy, xytext=(text_x, xy[1]), color=colour, fontsize=8, va="center", ha=ha,
+                arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.5, "alpha": 0.6},
+                bbox={"boxstyle": "round,pad=0.15", "fc": "black", "ec": "none", "alpha": 0.55})
