@@ -21,11 +21,11 @@ def test_excitation_is_per_sample_and_scale_invariant():
     assert torch.allclose(g[0], g[1], atol=1e-4)
 
 
-def test_context_reweights_channels_only():
+def test_context_gives_one_weight_per_sample_and_channel():
     x = torch.rand(2, 3, 4, 5)
-    y = GaussianContext()(x)
-    ratio = y / x
-    assert torch.allclose(ratio, ratio[:, :, :1, :1].expand_as(ratio), atol=1e-5)
+    g = GaussianContext()(x)
+    assert g.shape == (2, 3, 1, 1) and (g > 0).all() and (g <= 1).all()
+    assert torch.allclose(g[:, :, 0, 0], gaussian_excitation(x.mean(dim=(2, 3)), 1.0))
 
 
 def test_learnable_c_stays_positive_and_learns():
@@ -62,8 +62,8 @@ def test_gate_blends_the_two_paths(gate_bias, path):
     torch.nn.init.constant_(m.gate.bias, gate_bias)
     x = torch.rand(2, 4, 8, 8)
     with torch.no_grad():
-        local = m.local_bn(m.local_gca(m.local_conv(x)))
-        glob = m.global_bn(m.global_gca(m.global_conv(x)))
+        local = m.local_bn(m.local_conv(x)) * m.local_gca(m.local_conv(x))
+        glob = m.global_bn(m.global_conv(x)) * m.global_gca(m.global_conv(x))
         expected = x + (local if path == "local" else glob)
         assert torch.allclose(m(x), expected, atol=1e-6)
     # alpha = 0.5 (zero gate): the plain average of the two paths
@@ -79,7 +79,7 @@ def test_excitation_of_a_sample_does_not_depend_on_its_batch():
     m = MGCA(8).train()
     seen = {}
     for name, module in (("local", m.local_gca), ("global", m.global_gca)):
-        module.register_forward_hook(lambda mod, inp, out, name=name: seen.__setitem__(name, (out / inp[0]).mean(dim=(2, 3))))
+        module.register_forward_hook(lambda mod, inp, out, name=name: seen.__setitem__(name, out[:, :, 0, 0]))
     x = torch.rand(1, 8, 10, 10) + torch.linspace(0, 1, 8)[None, :, None, None]
     weights = []
     for others in (torch.rand(3, 8, 10, 10), 5 * torch.rand(3, 8, 10, 10)):
@@ -88,6 +88,20 @@ def test_excitation_of_a_sample_does_not_depend_on_its_batch():
     for name in ("local", "global"):
         assert torch.allclose(weights[0][name], weights[1][name], atol=1e-5)
         assert weights[0][name].std() > 0.01  # a real channel re-weighting, not all ones
+
+
+def test_paths_are_normalised_before_the_channel_weights():
+    """path = BatchNorm(conv) * g: in training mode each channel of BatchNorm(conv) has batch mean 0, and g only
+    rescales a sample's channels, so a path with all g = 1 is exactly the BatchNorm output."""
+    torch.manual_seed(0)
+    m = MGCA(6).train()
+    torch.nn.init.zeros_(m.gate.weight)
+    torch.nn.init.constant_(m.gate.bias, 100.0)  # alpha = 1: local path only
+    x = torch.rand(4, 6, 8, 8)
+    m.local_gca.register_forward_hook(lambda mod, inp, out: torch.ones_like(out))
+    local = m(x) - x
+    assert torch.allclose(local.mean(dim=(0, 2, 3)), torch.zeros(6), atol=1e-5)
+    assert torch.allclose(local.var(dim=(0, 2, 3), unbiased=False), torch.ones(6), atol=1e-3)
 
 
 def test_mgca_learnable_c_gets_gradients_in_both_paths():

@@ -1,24 +1,28 @@
 """Multi-scale Gaussian Context Attention (M-GCA).
 
 Two parallel paths on the input feature map ``x`` ([B, C, H, W]):
-  local:  3x3 convolution (C -> C) -> Gaussian context excitation -> BatchNorm;
-  global: 7x7 convolution (C -> C, dense, as in the paper) -> Gaussian context excitation -> BatchNorm.
+  local:  3x3 convolution (C -> C) -> BatchNorm, re-weighted by the Gaussian context of the convolution output;
+  global: 7x7 convolution (C -> C, dense, as in the paper) -> BatchNorm, likewise.
 The Gaussian context excitation re-weights a path channel-wise from its own global context:
-  s = GAP(conv output)                  # [B, C]
+  s = GAP(conv output)                  # [B, C], pooled BEFORE the BatchNorm
   z = (s - mean_c(s)) / (std_c(s) + eps) # per-sample standardisation over channels (population std)
   g = exp(-z^2 / (2 c^2))                # c = 1.0, or learnable (c = softplus(raw) > 0, one per path)
-  path <- conv output * g
+  path = BatchNorm(conv output) * g
 The paths are fused by an adaptive gate computed from the input, one weight per channel:
   alpha = sigmoid(W_a GAP(x) + b_a)      # [B, C, 1, 1], W_a a 1x1 convolution (C -> C)
   out = x + alpha * local + (1 - alpha) * global   (residual connection)
 
-Why the excitation comes before the BatchNorm: an earlier version pooled the BatchNorm OUTPUT. In
-training mode BatchNorm removes each channel's batch mean, so the pooled context of a sample is only
-its deviation from the other samples of its batch, which the standardisation over channels blows up
-to unit scale: g was noise that depended on the batch (and changed again in eval mode, where the
-running statistics replace the batch's), a random per-sample channel mask on the stack output. The
-'+ M-GCA' ablation then never left the empty-heatmap plateau (benchmarks/results/diagnosis.md). The
-convolution's output keeps its channel means, so its context is a property of the image alone.
+Why the context is pooled before the BatchNorm and applied after it (benchmarks/results/diagnosis.md):
+- pooled from the BatchNorm OUTPUT (the first version): in training mode BatchNorm removes each
+  channel's batch mean, so a sample's pooled context is only its deviation from the other samples of
+  its batch, blown up to unit scale by the standardisation: g was batch noise, a random per-sample
+  channel mask, and '+ M-GCA' never left the empty-heatmap plateau;
+- g applied to the convolution output before the BatchNorm (tried next): the large per-channel means
+  of the convolution, scaled by a g that varies per sample, then dominate the batch variance, so the
+  BatchNorm squashes the spatial content and eval mode (running statistics) disagrees with training
+  (validation MSE worse than predicting nothing after 4 epochs);
+- now: the convolution's output keeps its channel means, so its context is a property of the image
+  alone, and the BatchNorm normalises the path as in any other block.
 Initialisation: PyTorch defaults.
 
 Parameters: 58 C^2 (+ BN, gate) per module, i.e. most of a stack's parameters at the default width.
@@ -40,7 +44,7 @@ def gaussian_excitation(pooled: torch.Tensor, c: torch.Tensor | float, eps: floa
 
 
 class GaussianContext(nn.Module):
-    """Channel re-weighting of one path by its Gaussian context excitation. Shape-preserving."""
+    """Channel weights of one path from its Gaussian context excitation: ``[B, C, H, W] -> g [B, C, 1, 1]`` in (0, 1]."""
 
     def __init__(self, c: float = 1.0, learnable_c: bool = False) -> None:
         super().__init__()
@@ -57,8 +61,7 @@ class GaussianContext(nn.Module):
         return F.softplus(self.raw_c) if self.learnable_c else self.fixed_c
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        g = gaussian_excitation(x.mean(dim=(2, 3)), self.c)  # [B, C]
-        return x * g[:, :, None, None]
+        return gaussian_excitation(x.mean(dim=(2, 3)), self.c)[:, :, None, None]  # [B, C, 1, 1]
 
 
 class MGCA(nn.Module):
@@ -75,7 +78,8 @@ class MGCA(nn.Module):
         self.gate = nn.Conv2d(channels, channels, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        local = self.local_bn(self.local_gca(self.local_conv(x)))  # [B, C, H, W], 3x3 receptive field
-        glob = self.global_bn(self.global_gca(self.global_conv(x)))  # [B, C, H, W], 7x7 receptive field
+        local, glob = self.local_conv(x), self.global_conv(x)  # [B, C, H, W]: 3x3 and 7x7 receptive fields
+        local = self.local_bn(local) * self.local_gca(local)  # context pooled before the BatchNorm
+        glob = self.global_bn(glob) * self.global_gca(glob)
         alpha = torch.sigmoid(self.gate(x.mean(dim=(2, 3), keepdim=True)))  # [B, C, 1, 1]
         return x + alpha * local + (1 - alpha) * glob  # [B, C, H, W]
