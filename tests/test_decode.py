@@ -136,3 +136,14 @@ def test_calibrate_threshold_invalid():
         calibrate_threshold([0.1, 0.2], [True])
     with pytest.raises(ValueError, match="\\[0, 1\\]"):
         calibrate_threshold([1.5], [True])
+
+
+@pytest.mark.parametrize("neighbour", [0.0, -0.2, 1e-6])
+def test_a_noise_peak_beside_an_empty_pixel_keeps_its_own_height(neighbour):
+    """A weak peak (0.03) next to a pixel at or below zero (a linear head's output) or nearly zero must not
+    extrapolate to a confident height: the log-parabola is skipped on that axis, or its gain is capped."""
+    hm = np.full((5, 5), 0.001)
+    hm[2, 2], hm[2, 3], hm[2, 1] = 0.03, 0.02, neighbour
+    row, col, height = refine_peak(hm, 2, 2)
+    assert 0.03 <= height <= 0.03 * np.exp(2 * 0.5)
+    assert row == 2.0 and abs(col - 2.0) <= 0.5

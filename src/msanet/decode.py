@@ -10,8 +10,11 @@ Pure numpy/scipy (no torch). Coordinates follow docs/design.md: heatmaps live on
    give one candidate. At most ``max_candidates`` per channel.
 2. **Sub-pixel refinement** (``refine_peak``): on each axis, a parabola is fitted to the LOG of the
    heatmap at the peak pixel and its two neighbours; the vertex is the sub-pixel offset (clipped to
-   +-0.5 px; 0 at the border or when the log-profile is not concave). A Gaussian is a parabola in
-   log space, so the centre of a Gaussian peak is recovered exactly (tests: < 0.01 output px).
+   +-0.5 px; 0 at the border, when a neighbour is not positive, or when the log-profile is not
+   concave). A Gaussian is a parabola in log space, so the centre of a Gaussian peak is recovered
+   exactly (tests: < 0.01 output px). The height gained on an axis is at most ``MAX_LOG_GAIN`` (that
+   of a Gaussian of sigma 0.5 output px, far narrower than any training target): a small noise peak
+   beside a near-zero pixel would otherwise extrapolate to a large height.
 3. **Confidence** = refined peak height (the fitted log-parabolas evaluated at the refined offset,
    i.e. the height of the underlying Gaussian, independent of where its centre falls between
    pixels; never below the pixel value), clipped to [0, 1]. A candidate is kept only when
@@ -40,6 +43,7 @@ from msanet.heatmaps import output_to_input_px
 
 NMS_RADIUS = 2  # output pixels: a second candidate of a channel must be a distinct peak
 _LOG_EPS = 1e-12  # heights below this are treated as this value in the log fit
+MAX_LOG_GAIN = 0.5  # per axis: log height gained by a sigma-0.5-px Gaussian whose centre lies half a pixel off
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,8 @@ def refine_peak(hm: np.ndarray, r: int, c: int) -> tuple[float, float, float]:
         if i == 0 or i == n - 1:
             continue
         lo_val, hi_val = (hm[r - 1, c], hm[r + 1, c]) if axis == 0 else (hm[r, c - 1], hm[r, c + 1])
+        if lo_val <= 0 or hi_val <= 0:
+            continue
         lo, hi = (math.log(max(float(v), _LOG_EPS)) for v in (lo_val, hi_val))
         a = (lo + hi - 2 * log_mid) / 2  # f(x) = log_mid + b x + a x^2
         b = (hi - lo) / 2
@@ -73,7 +79,7 @@ def refine_peak(hm: np.ndarray, r: int, c: int) -> tuple[float, float, float]:
             continue
         x = min(0.5, max(-0.5, -b / (2 * a)))
         offsets[axis] = x
-        gain += b * x + a * x * x  # >= 0 because f is concave with its vertex on x's side
+        gain += min(MAX_LOG_GAIN, b * x + a * x * x)  # >= 0 because f is concave with its vertex on x's side
     height = max(mid_val, math.exp(log_mid + gain))
     return r + offsets[0], c + offsets[1], height
 
