@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import subprocess
 from pathlib import Path
 
 from common import num
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 START, END = "<!-- RESULTS -->", "<!-- /RESULTS -->"
 TARGETS = {"dtt_mm": 1.0, "fpr": 0.0, "fnr": 0.01, "latency_ms": 40.0}
+ARCHITECTURE_CHANGE = "f38835a"  # M-GCA context before the BatchNorm, attention-weighted fusion (results/diagnosis.md)
 
 
 def read_csv(name: str) -> list[dict] | None:
@@ -70,6 +72,27 @@ def cpu_of(name: str) -> str | None:
     return line.split("),", 1)[0] + ")" if line and ")," in line else line
 
 
+def commit_of(name: str) -> str | None:
+    """The commit named on the '- commit:' line of a result file (without '(+ uncommitted changes)')."""
+    path = RESULTS / f"{name}.md"
+    if not path.exists():
+        return None
+    line = next((x.split(":", 1)[1].strip() for x in path.read_text().splitlines() if x.startswith("- commit:")), None)
+    return line.split()[0] if line else None
+
+
+def earlier_architecture(name: str) -> list[str]:
+    """A warning line when result file ``name`` was made before ARCHITECTURE_CHANGE (its runs used the old M-GCA and fusion)."""
+    commit = commit_of(name)
+    if commit is None:
+        return []
+    newer = subprocess.run(["git", "merge-base", "--is-ancestor", ARCHITECTURE_CHANGE, commit], cwd=ROOT, capture_output=True).returncode == 0
+    if newer:
+        return []
+    return [f"*Made at commit {commit}, before the M-GCA and fusion fixes of {ARCHITECTURE_CHANGE} "
+            f"([diagnosis](benchmarks/results/diagnosis.md)); not re-run since: these runs used the earlier architecture.*", ""]
+
+
 def run_mean(rows: list[dict], run: str, column: str = "dtt_mean_mm") -> float:
     """Mean over the contrasts of one run's label-matched 2D ``column`` (DTT by default)."""
     vals = [float(r[column]) for r in rows if r["run"] == run and r["definition"] == "2d"]
@@ -80,7 +103,7 @@ def section_table1() -> list[str]:
     rows = read_csv("table1")
     if rows is None:
         return ["*Table 1 analogue: not run yet (`python benchmarks/experiments.py table1`).*", ""]
-    out = ["### MSA-Net vs the stacked-hourglass baseline (Table 1 analogue)", "",
+    out = ["### MSA-Net vs the stacked-hourglass baseline (Table 1 analogue)", "", *earlier_architecture("table1"),
            f"Test split (52 subjects), label-matched DTT on the 2D mid-sagittal plane, R = 5 mm. Source: {source('table1.md')}.", ""]
     out += metric_table(rows, ["baseline", "full"]) + [""]
     out += ["The same predictions under the anchors' closest-point definition (labels ignored):", ""]
@@ -98,7 +121,7 @@ def section_ablation() -> list[str]:
     if rows is None:
         return ["*Ablation (Table 3 analogue): not run yet (`python benchmarks/experiments.py ablation`).*", ""]
     runs = ["baseline", "mgca", "contrastive", "full"]
-    out = ["### Ablation (Table 3 analogue)", "", f"Label-matched, 2D mm, test split. Source: {source('ablation.md')}.", ""]
+    out = ["### Ablation (Table 3 analogue)", "", *earlier_architecture("ablation"), f"Label-matched, 2D mm, test split. Source: {source('ablation.md')}.", ""]
     out += metric_table(rows, runs) + [""]
     d = {r: run_mean(rows, r) for r in runs}
     holds_mgca, holds_con, holds_full = ablation_ordering(d)
@@ -121,7 +144,7 @@ def section_ablation() -> list[str]:
                 f"its best validation heatmap MSE is {mse[r]:.5f}{compare}, i.e. it was still leaving the plateau of an almost "
                 "empty heatmap when the 20 epochs ended. Its row measures slow optimisation under this short recipe, not "
                 "what M-GCA can do after full training.", ""]
-    zero = read_csv("ablation-mgca-zero-init")
+    zero = read_csv("ablation-mgca-zero-init") if earlier_architecture("ablation") else None
     if zero is not None:
         cmp = {r: (run_mean(zero, r), run_mean(zero, r, "fnr"), run_mean(rows, r), run_mean(rows, r, "fnr")) for r in ("mgca", "full")}
         better = cmp["full"][3] <= cmp["full"][1]
@@ -139,7 +162,7 @@ def section_site() -> list[str]:
     rows, subject_rows = read_csv("site"), read_csv("table1")
     if rows is None:
         return ["*Site-held-out generalisation: not run yet (`python benchmarks/experiments.py site`).*", ""]
-    out = ["### Generalisation to unseen sites", "",
+    out = ["### Generalisation to unseen sites", "", *earlier_architecture("site"),
            f"Site-held-out split: the 9 test sites never appear in training. Label-matched, 2D mm. Source: {source('site.md')}.", ""]
     out += metric_table(rows, ["baseline-site", "full-site"]) + [""]
     if subject_rows is not None:
@@ -157,7 +180,7 @@ def section_sensitivity() -> list[str]:
     rows = read_csv("sensitivity")
     if rows is None:
         return ["*Sensitivity to tau and batch size (Table 4 analogue): not run yet (`python benchmarks/experiments.py sensitivity`).*", ""]
-    out = ["### Sensitivity to the temperature and the batch size (reduced Table 4 grid)", "",
+    out = ["### Sensitivity to the temperature and the batch size (reduced Table 4 grid)", "", *earlier_architecture("sensitivity"),
            f"tau in {{0.05, 0.1, 0.5}} at batch 8, and batch 16 at tau 0.1 (the default, 'full'). Source: {source('sensitivity.md')}.", ""]
     out += metric_table(rows, ["tau0.05", "full", "tau0.5", "batch16"]) + [""]
     return out + ["Every run has the same 20 epochs, so batch 16 makes half as many optimiser updates as batch 8 at the same "
@@ -170,7 +193,7 @@ def section_seeds() -> list[str]:
         return ["*Run-to-run variation: not run yet (`python benchmarks/experiments.py seeds`).*", ""]
     names = ["baseline", "mgca", "contrastive", "full"]
     runs = [r for r in names + [f"{n}-seed1" for n in names] if any(x["run"] == r for x in rows)]
-    out = ["### Run-to-run variation (second training seed)", "",
+    out = ["### Run-to-run variation (second training seed)", "", *earlier_architecture("seeds"),
            "The ablation runs again with training seed 1 instead of 0 (initialisation, augmentation, batch order; same data and "
            f"split), same machine. Label-matched, 2D mm. Source: {source('seeds.md')}.", ""]
     out += metric_table(rows, runs) + [""]
@@ -197,16 +220,24 @@ def complexity_files() -> list[dict]:
     return [json.loads(p.read_text()) | {"file": p.with_suffix(".md").name} for p in sorted(RESULTS.glob("complexity_*.json"))]
 
 
+def training_speed(c: dict) -> str:
+    """'a -> b (x times, precision)' when the file has both settings (bench_complexity since the precision change), else b."""
+    if "train_images_per_s_fp32_nchw" not in c:
+        return f"{c['train_images_per_s']:.1f}"
+    before, after = c["train_images_per_s_fp32_nchw"], c["train_images_per_s"]
+    return f"{before:.1f} -> {after:.1f} ({after / before:.2f}x, {c['train_precision']} + channels_last)"
+
+
 def section_speed() -> list[str]:
     out = ["### Size and speed", ""]
     comp = complexity_files()
     if comp:
-        out += ["| input | width | parameters | GFLOP/image | batch 1 (ms) | batch 16 (ms/image) | GFLOP/s vs matmul | training (images/s) | data pipeline (images/s) | peak memory (MB) | source |",
+        out += ["| input | width | parameters | GFLOP/image | batch 1 (ms) | batch 16 (ms/image) | GFLOP/s vs matmul | training (images/s): float32 NCHW -> default | data pipeline (images/s) | peak memory (MB) | source |",
                 "|---|---|---|---|---|---|---|---|---|---|---|"]
         for c in comp:
             out.append(f"| {c['size'][0]}x{c['size'][1]} | {c['width']} | {c['parameters'] / 1e6:.2f} M | {c['gflop_per_image']:.2f} | "
                        f"{c['latency_batch1_ms']:.0f} | {c['latency_batch16_ms'] / 16:.0f} | {c['achieved_gflops']:.0f} / {c['matmul_gflops']:.0f} "
-                       f"({c['achieved_gflops'] / c['matmul_gflops']:.2f}) | {c['train_images_per_s']:.1f} | {c['data_images_per_s']:.0f} | "
+                       f"({c['achieved_gflops'] / c['matmul_gflops']:.2f}) | {training_speed(c)} | {c['data_images_per_s']:.0f} | "
                        f"{c['peak_memory_mb']:.0f} | {source(c['file'])} |")
         out.append("")
     else:
