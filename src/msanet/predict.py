@@ -1,12 +1,15 @@
 """Inference: NIfTI in -> named disc labels out, in the input's own voxel grid.
 
-For each input image: mid-sagittal 2D image (preprocess) -> heatmaps (model) -> peaks with
-sub-pixel refinement, confidence threshold and anatomical order (decode) -> 3D coordinates in the
-file's voxel grid and world mm -> five files, each written atomically::
+For each input image: the mid-sagittal slab over the scan's WHOLE superior-inferior and
+anterior-posterior extent, at the checkpoint's ``pixel_mm`` and zero-padded to multiples of the
+model's ``size_unit`` (``preprocess.preprocess_whole_scan``; any length of scan, one forward pass) ->
+heatmaps (model) -> peaks with sub-pixel refinement, confidence threshold and anatomical order over the
+whole scan in one pass (decode) -> 3D coordinates in the file's voxel grid and world mm -> five files, each written atomically::
 
     <stem>_label-discs_dlabel.nii.gz   SCT disc labels on the input's grid and header
     <stem>_label-discs_dlabel.json     its BIDS sidecar: SpatialReference, GeneratedBy (msanet.derivatives)
-    <stem>_discs.json / _discs.csv     name, value, voxel (float, file grid), world mm, confidence
+    <stem>_discs.json / _discs.csv     name, value, voxel (float, file grid), world mm, confidence; the JSON
+                                       also holds the model's disc values and the 2D grid
     <stem>_qc.png                      mid-sagittal slab with the named discs
 
 A run on a BIDS data set also writes ``dataset_description.json``: the output folder is then a BIDS
@@ -37,7 +40,7 @@ from msanet.decode import Detection, decode_heatmaps
 from msanet.device import resolve_device
 from msanet.errors import ConfigError, DatasetError, InputNotFoundError, MsanetError, PartialFailure
 from msanet.fileio import ensure_dir, remove_stale_temps, write_text
-from msanet.preprocess import PreprocessConfig, SagittalImage, preprocess_volume
+from msanet.preprocess import PreprocessConfig, SagittalImage, preprocess_whole_scan
 
 LABEL_SUFFIX = "_label-discs_dlabel.nii.gz"
 SIDECAR_SUFFIX = "_label-discs_dlabel.json"
@@ -65,6 +68,7 @@ class Prediction:
     sagittal: SagittalImage
     detections: list[Detection]
     heatmaps: np.ndarray  # [V, h, w]
+    values: tuple[int, ...]  # SCT value of each heatmap channel
 
     def canonical_voxels(self) -> dict[int, np.ndarray]:
         return {d.value: self.sagittal.pixel_to_voxel(np.array([d.row, d.col])) for d in self.detections}
@@ -157,14 +161,19 @@ def _inside(volume: io.Volume, sag: SagittalImage, det: Detection) -> bool:
 
 @torch.no_grad()
 def predict_volume(volume: io.Volume, ckpt: Checkpoint, threshold: float | None = None) -> Prediction:
-    """Run the model on one volume and decode its discs (``threshold`` overrides the calibrated one)."""
-    sag = preprocess_volume(volume, ckpt.preprocess)
+    """Run the model on one whole volume and decode its discs (``threshold`` overrides the calibrated one).
+
+    The slab's whole extent goes through the network in one pass (``[1, 1, H, W]``, H and W multiples of
+    ``size_unit``; about 512 x 192 pixels for a 900 mm x 300 mm scan at 2 mm); the heatmaps ``[V, H/4, W/4]``
+    are decoded over the whole scan at once, and detections in the padding are dropped.
+    """
+    sag = preprocess_whole_scan(volume, ckpt.preprocess, ckpt.model_config.size_unit)
     device = next(ckpt.model.parameters()).device
     image = torch.from_numpy(sag.image)[None, None].to(device)  # [1, 1, H, W]
     heat = ckpt.model(image).heatmaps[0].float().cpu().numpy()  # [V, H/4, W/4]
     values = discs.channel_values(ckpt.model_config.num_discs)
     detections = [d for d in decode_heatmaps(heat, values, stride=ckpt.stride, threshold=ckpt.threshold if threshold is None else threshold) if _inside(volume, sag, d)]
-    return Prediction(volume=volume, sagittal=sag, detections=detections, heatmaps=heat)
+    return Prediction(volume=volume, sagittal=sag, detections=detections, heatmaps=heat, values=values)
 
 
 def disc_records(pred: Prediction) -> list[dict]:
@@ -183,12 +192,14 @@ def disc_records(pred: Prediction) -> list[dict]:
 
 
 def display_image(pred: Prediction, ckpt: Checkpoint) -> SagittalImage:
-    """The same mid-sagittal slab at display resolution (~0.5 mm, never coarser than the scan) for QC pictures."""
+    """The same mid-sagittal slab (same midline) over the whole scan at display resolution (~0.5 mm, never
+    coarser than the scan; 1 mm for scans longer than 600 mm) for QC pictures."""
     pixel_mm = float(max(0.4, min(0.5, *pred.volume.spacing_mm[1:])))
-    field_mm = (ckpt.preprocess.height * ckpt.preprocess.pixel_mm, ckpt.preprocess.width * ckpt.preprocess.pixel_mm)
-    cfg = PreprocessConfig(pixel_mm=pixel_mm, height=int(np.ceil(field_mm[0] / pixel_mm)), width=int(np.ceil(field_mm[1] / pixel_mm)),
-                           slab_mm=ckpt.preprocess.slab_mm)
-    return preprocess_volume(pred.volume, cfg, centre_x=int(round(pred.sagittal.centre_x)))
+    if pred.volume.shape[1] * pred.volume.spacing_mm[1] > 600:
+        pixel_mm = 1.0
+    cfg = PreprocessConfig(pixel_mm=pixel_mm, slab_mm=ckpt.preprocess.slab_mm, low_percentile=ckpt.preprocess.low_percentile,
+                           high_percentile=ckpt.preprocess.high_percentile)
+    return preprocess_whole_scan(pred.volume, cfg, size_unit=1, midline=pred.sagittal.midline)
 
 
 def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivatives.Provenance, overwrite: bool) -> list[Path]:
@@ -199,8 +210,8 @@ def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivative
     records = disc_records(pred)
     payload = {
         "image": str(job.image), "contrast": job.contrast, "model": str(ckpt.path),
-        "orientation": "".join(pred.volume.original_axcodes), "mid_sagittal_x_canonical": pred.sagittal.centre_x,
-        "threshold": prov.threshold, "discs": records,
+        "values": list(pred.values), "orientation": "".join(pred.volume.original_axcodes),
+        "mid_sagittal_x_canonical": pred.sagittal.centre_x, "grid": pred.sagittal.grid_dict(), "threshold": prov.threshold, "discs": records,
     }
     write_text(json_path, json.dumps(payload, indent=2) + "\n", overwrite=overwrite)
     buf = _io.StringIO()
