@@ -114,8 +114,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     summary = run_predict(args.inputs, args.output, model=args.model, contrast=args.contrast, overwrite=args.overwrite,
                           max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold, device=args.device)
+    anchors = ", ".join(f"{name} {n}" for name, n in summary["anchors"].items() if n)
     print(f"predicted {len(summary['done'])} image(s), skipped {len(summary['skipped'])} already done -> {args.output}; "
-          f"QC page: {summary['qc_page']}")
+          f"QC page: {summary['qc_page']}" + (f"; discs named from: {anchors}" if anchors else ""))
     return 0
 
 
