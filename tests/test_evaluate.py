@@ -172,3 +172,24 @@ def test_bad_ground_truth_folder(tmp_path, capsys, make, code, message):
     assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(make(tmp_path))]) == code
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("recorded, expected", [
+    ([], range(2, 13)),  # label files alone (or outputs of older versions): the 11 channels
+    ([list(range(2, 13))], range(2, 13)),  # an 11-channel model's predictions
+    ([list(range(2, 26))], range(2, 26)),  # a 24-channel model's
+    ([list(range(2, 13)), list(range(2, 26))], range(2, 26)),  # both in one folder: the union
+    (["{not json", list(range(2, 26))], range(2, 26)),  # a file that is not a predict output says nothing
+])
+def test_default_values_are_those_the_predictions_model_names(tiny_bids, tmp_path, recorded, expected):
+    from msanet.evaluate import predicted_values
+
+    _copy_gt_as_predictions(tiny_bids, tmp_path / "pred")
+    for i, values in enumerate(recorded):
+        text = values if isinstance(values, str) else json.dumps({"values": values, "discs": []})
+        (tmp_path / "pred" / f"x{i}_discs.json").write_text(text)
+    assert predicted_values(tmp_path / "pred") == tuple(expected)
+    assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(tiny_bids), "-o", str(tmp_path / "ev")]) == 0
+    assert json.loads((tmp_path / "ev" / "summary.json").read_text())["values"] == list(expected)
+    assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(tiny_bids), "-o", str(tmp_path / "ev"), "--values", "3-4"]) == 0
+    assert json.loads((tmp_path / "ev" / "summary.json").read_text())["values"] == [3, 4]

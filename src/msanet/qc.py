@@ -2,7 +2,8 @@
 
 Shown the way a radiologist reads a sagittal spine: head at the top, anterior on the left, square
 pixels at true mm scale, cropped to the scanned field of view. Each disc is a marker at its
-posterior tip with its name (and confidence, for predictions) written in the prevertebral space.
+posterior tip with its name (and confidence, for predictions) written in the prevertebral space,
+coloured by region (``REGION_COLOURS``: cervical, thoracic, lumbar) so a whole-spine picture reads at a glance.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import numpy as np  # noqa: E402
 
 from msanet import discs  # noqa: E402
 from msanet.fileio import atomic_path  # noqa: E402
+
+REGION_COLOURS = {"C": "#ffcc00", "T": "#66d9ff", "L": "#ff9966"}  # discs.region -> marker and name colour
 
 
 def field_of_view(image: np.ndarray, margin_px: int = 4) -> tuple[slice, slice]:
@@ -58,12 +61,13 @@ def draw_discs(
     text_x = extent[0] + 0.02 * (extent[1] - extent[0])
     for value, (r, c) in sorted(points.items()):
         x_mm, y_mm = c * pixel_mm, r * pixel_mm
-        ax.plot(x_mm, y_mm, "o", color="#ffcc00", ms=4.5, mec="black", mew=0.6)
+        colour = REGION_COLOURS[discs.region(int(value))]
+        ax.plot(x_mm, y_mm, "o", color=colour, ms=4.5, mec="black", mew=0.6)
         label = discs.disc_name(int(value))
         if confidences is not None and value in confidences:
             label += f" {confidences[value]:.2f}"
-        ax.annotate(label, xy=(x_mm, y_mm), xytext=(text_x, y_mm), color="#ffcc00", fontsize=8, va="center",
-                    arrowprops={"arrowstyle": "-", "color": "#ffcc00", "lw": 0.5, "alpha": 0.6},
+        ax.annotate(label, xy=(x_mm, y_mm), xytext=(text_x, y_mm), color=colour, fontsize=8, va="center",
+                    arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.5, "alpha": 0.6},
                     bbox={"boxstyle": "round,pad=0.15", "fc": "black", "ec": "none", "alpha": 0.55})
     ax.set_title(title, fontsize=9)
     ax.set_xlabel("anterior  <-  mm  ->  posterior", fontsize=8)
