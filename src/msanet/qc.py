@@ -8,6 +8,7 @@ coloured by region (``REGION_COLOURS``: cervical, thoracic, lumbar) so a whole-s
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def draw_discs(
     crop = image[rows, cols]
     height_mm, width_mm = crop.shape[0] * pixel_mm, crop.shape[1] * pixel_mm
     scale = 7.0 / max(height_mm, width_mm)
-    fig, ax = plt.subplots(figsize=(max(3.0, width_mm * scale + 1.6), max(3.0, height_mm * scale + 0.6)), dpi=110)
+    fig_width = max(3.0, width_mm * scale + 1.6)  # inches: a whole spine is a tall, narrow picture
+    fig, ax = plt.subplots(figsize=(fig_width, max(3.0, height_mm * scale + 0.6)), dpi=110)
     extent = (cols.start * pixel_mm - pixel_mm / 2, cols.stop * pixel_mm - pixel_mm / 2,
               rows.stop * pixel_mm - pixel_mm / 2, rows.start * pixel_mm - pixel_mm / 2)
     ax.imshow(crop, cmap="gray", vmin=0, vmax=1, extent=extent, interpolation="bilinear")
@@ -69,7 +71,7 @@ def draw_discs(
         ax.annotate(label, xy=(x_mm, y_mm), xytext=(text_x, y_mm), color=colour, fontsize=8, va="center",
                     arrowprops={"arrowstyle": "-", "color": colour, "lw": 0.5, "alpha": 0.6},
                     bbox={"boxstyle": "round,pad=0.15", "fc": "black", "ec": "none", "alpha": 0.55})
-    ax.set_title(title, fontsize=9)
+    ax.set_title(textwrap.fill(title, width=int(11 * fig_width)), fontsize=9)  # ~11 characters of 9 pt per inch
     ax.set_xlabel("anterior  <-  mm  ->  posterior", fontsize=8)
     ax.set_ylabel("superior  <-  mm  ->  inferior", fontsize=8)
     ax.tick_params(labelsize=7)
