@@ -275,9 +275,9 @@ def find_midline(volume: Volume, max_shift_mm: float = 12.0, band_mm: float = BA
     """The mid-sagittal midline ``x(y)``: the whole-scan plane (``find_midsagittal_x``), bent where the canal drifts.
 
     The scan is cut into superior-inferior bands of ``band_mm`` (about half overlapping, from the first row
-    to the last). In each band with
-    signal, the plane of best symmetry among the candidates within ``max_drift_mm`` of the whole-scan plane
-    is found (sub-slice by a parabola through its neighbours' scores); a band keeps the whole-scan plane
+    to the last). In each band with signal, the plane of best symmetry among the candidates within
+    ``max_drift_mm`` of the whole-scan plane is found (sub-slice by a parabola through its neighbours'
+    relative asymmetries, ``_symmetry_terms``); a band keeps the whole-scan plane
     unless its own plane is more than ``DRIFT_TOLERANCE`` more symmetric, so a straight spine keeps one
     plane. Band planes are median-filtered over 3 neighbouring bands (one wrong band is dropped) and become
     the knots at the band centres. Scans shorter than two bands, or thinner than 3 slices, get one plane.
