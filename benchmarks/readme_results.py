@@ -332,7 +332,7 @@ def section_real() -> list[str]:
         out += ["", f"Unlabelled `{set_name}` ({found[0]['scan']}, the README's first command), predicted discs and their confidence: "
                 + (", ".join(f"{r['disc']} {float(r['confidence']):.2f}" for r in found) or "none") + "."]
     pictures = [(r["set"], r["scan"]) for r in scans] + [(s, next(r["scan"] for r in unlabelled if r["set"] == s)) for s in dict.fromkeys(r["set"] for r in unlabelled)]
-    out += ["", "QC pictures (`msanet predict --qc-gt`): predictions in yellow with their confidence, ground truth as blue circles.", "",
+    out += ["", "QC pictures (`msanet predict --qc-gt`): predictions with their confidence, coloured by region (cervical yellow, thoracic pink, lumbar orange), ground truth as blue circles.", "",
             "| " + " | ".join(scan for _, scan in pictures) + " |", "|" + "---|" * len(pictures),
             "| " + " | ".join(f'<a href="{p}"><img src="{p}" width="110"></a>' for p in (picture_path(s, scan).relative_to(ROOT).as_posix() for s, scan in pictures)) + " |", ""]
     return out

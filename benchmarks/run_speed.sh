@@ -8,5 +8,6 @@ PY=${PYTHON:-.venv/bin/python}
 "$PY" benchmarks/bench_complexity.py --size 128x128 --width 64
 "$PY" benchmarks/bench_complexity.py --size 256x192
 "$PY" benchmarks/bench_onnx.py
+"$PY" benchmarks/bench_whole_scan.py
 "$PY" benchmarks/figures.py
 "$PY" benchmarks/readme_results.py

@@ -23,6 +23,7 @@ def _one_torch_thread():
 
 
 REAL_T1W = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real" / "sct_testing_data" / "t1" / "t1w.nii.gz"
+REAL_LUMBAR = REAL_T1W.parents[2] / "sct_tutorial_lumbar" / "t2_lumbar.nii.gz"  # 38 x 257 x 201 at 1 mm, RAS
 
 
 def canonical_phantom(shape=(9, 40, 30), seed=0, disc_rows=(8, 16, 24, 32), disc_col=20):
@@ -86,6 +87,21 @@ def make_bids(root: Path, subjects=("sub-aaa01", "sub-aaa02", "sub-bbb01"), nami
         lines += [f"{sid}\tF\t30\t{sid[4:7]}" for sid in subjects]
         (root / "participants.tsv").write_text("\n".join(lines) + "\n")
     return root
+
+
+def random_checkpoint(path: Path, num_discs: int = 24, width: int = 8, depth: int = 2, pixel_mm: float = 1.0) -> Path:
+    """A random-weight checkpoint (no training): for shapes, plumbing and timing, not for accuracy."""
+    import torch
+
+    from msanet.checkpoint import save_checkpoint
+    from msanet.model.msanet import MSANet, MSANetConfig
+    from msanet.preprocess import PreprocessConfig
+
+    torch.manual_seed(0)
+    cfg = MSANetConfig(num_discs=num_discs, width=width, depth=depth, embed_dim=8)
+    unit = cfg.size_unit
+    pre = PreprocessConfig(pixel_mm=pixel_mm, height=4 * unit, width=3 * unit, slab_mm=3.0)
+    return save_checkpoint(path, MSANet(cfg).eval(), cfg, pre, threshold=0.0)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from msanet.decode import Detection, calibrate_threshold, channel_candidates, decode_heatmaps, refine_peak
+from msanet.decode import Detection, calibrate_threshold, channel_candidates, decode_heatmaps, disc_positions, refine_peak
 from msanet.heatmaps import make_heatmaps
 
 
@@ -147,3 +147,51 @@ def test_a_noise_peak_beside_an_empty_pixel_keeps_its_own_height(neighbour):
     row, col, height = refine_peak(hm, 2, 2)
     assert 0.03 <= height <= 0.03 * np.exp(2 * 0.5)
     assert row == 2.0 and abs(col - 2.0) <= 0.5
+
+
+def _spine(channel_values, present, step=6, first=4, w=8, peak=0.8):
+    """Heatmaps [V, h, w] of a column: the k-th disc of ``present`` peaks at output row ``first + step * k``."""
+    h = first + step * len(present) + 4
+    heat = np.zeros((len(channel_values), h, w))
+    for k, value in enumerate(present):
+        heat[channel_values.index(value)] = gaussian(h, w, first + step * k, 4.0, sigma=1.2, peak=peak)
+    return heat
+
+
+@pytest.mark.parametrize("channel_values, present", [
+    (tuple(range(2, 13)), range(2, 13)),  # the paper's 11 channels, cervical window
+    (tuple(range(2, 13)), range(5, 9)),
+    (tuple(range(2, 26)), range(2, 26)),  # 24 channels, whole spine: 24 discs down a 600 px column
+    (tuple(range(2, 26)), range(21, 26)),  # lumbar only (no C2 in view)
+    (tuple(range(2, 26)), range(9, 17)),  # thoracic only
+])
+def test_whole_column_is_decoded_in_anatomical_order(channel_values, present):
+    heat = _spine(list(channel_values), list(present))
+    dets = decode_heatmaps(heat, channel_values, stride=4, threshold=0.3)
+    assert [d.value for d in dets] == list(present)
+    assert [round(d.row) for d in dets] == [round(4 * (4 + 6 * k) + 1.5) for k in range(len(present))]
+    positions = disc_positions(heat, stride=4, threshold=0.3)
+    assert [round(r) for r, _, _ in positions] == [round(d.row) for d in dets]  # one position per disc, whatever its name
+
+
+def test_24_channels_confusable_thoracic_peak_keeps_the_order():
+    """T6-T7 (value 14) peaks strongest one level too low, where T7-T8 is; its weaker right peak keeps the chain."""
+    values = list(range(2, 26))
+    heat = _spine(values, values)
+    h, w = heat.shape[1:]
+    k = values.index(14)
+    heat[values.index(14)] = gaussian(h, w, 4 + 6 * (k + 1), 4.0, sigma=1.2, peak=0.95) + gaussian(h, w, 4 + 6 * k, 4.0, sigma=1.2, peak=0.6)
+    dets = decode_heatmaps(heat, values, threshold=0.3)
+    assert [d.value for d in dets] == values
+    assert round(dets[k].row) == round(4 * (4 + 6 * k) + 1.5)
+
+
+def test_disc_positions_threshold_and_invalid_arguments():
+    values = list(range(2, 8))
+    heat = _spine(values, values)
+    heat[2] *= 0.5  # one disc below the threshold
+    assert len(disc_positions(heat, threshold=0.5)) == 5 and len(disc_positions(heat, threshold=0.3)) == 6
+    with pytest.raises(ValueError, match="V, h, w"):
+        disc_positions(np.zeros((8, 8)))
+    with pytest.raises(ValueError, match="threshold=1.5"):
+        disc_positions(heat, threshold=1.5)

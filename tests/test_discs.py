@@ -31,3 +31,16 @@ def test_name_parsing_is_lenient_but_strict_on_unknown():
     assert discs.disc_value("c2/c3") == 3
     with pytest.raises(ValueError, match="X9"):
         discs.disc_value("X9-X10")
+
+
+@pytest.mark.parametrize("value, region", [(1, "C"), (2, "C"), (8, "C"), (9, "T"), (20, "T"), (21, "L"), (25, "L")])
+def test_region_of_a_disc_is_that_of_the_vertebra_above(value, region):
+    assert discs.region(value) == region
+
+
+@pytest.mark.parametrize("num_channels, first, last", [(11, "C1-C2", "T4-T5"), (24, "C1-C2", "L5-S1")])
+def test_channel_vocabularies(num_channels, first, last):
+    values = discs.channel_values(num_channels)
+    assert (discs.disc_name(values[0]), discs.disc_name(values[-1])) == (first, last) and len(values) == num_channels
+    with pytest.raises(ValueError, match="num_channels=25"):
+        discs.channel_values(25)

@@ -86,7 +86,7 @@ def test_cli_writes_three_files_and_prints_summary(tiny_bids, tmp_path, capsys):
 
 def test_predict_then_evaluate_matches_2d_figures(trained_tiny, tmp_path):
     """evaluate's 2D DTT per disc equals the distance between predict's JSON pixel and the GT pixel (up to voxel rounding)."""
-    from msanet.preprocess import labels_to_pixels, preprocess_volume
+    from msanet.preprocess import labels_to_pixels, preprocess_whole_scan
 
     bids_root, model = trained_tiny["bids"], str(trained_tiny["run"] / "best.safetensors")
     assert main(["predict", str(bids_root), "-o", str(tmp_path / "pred"), "--model", model, "--quiet"]) == 0
@@ -94,12 +94,12 @@ def test_predict_then_evaluate_matches_2d_figures(trained_tiny, tmp_path):
     with open(tmp_path / "ev" / "evaluation.csv") as f:
         rows = [r for r in csv.DictReader(f) if r["status"] in ("tp", "fn") and r["dtt_2d_mm"]]  # discs with a same-label prediction
     assert rows, "the tiny model should find at least one disc"
-    pre = trained_tiny["cfg"].preprocess
+    pre, unit = trained_tiny["cfg"].preprocess, trained_tiny["cfg"].model.size_unit
     for r in rows:
         image = bids_root / r["subject"] / "anat" / f"{r['subject']}_{r['contrast']}.nii.gz"
         vol = io.load_image(image)
         label = next((bids_root / "derivatives").rglob(f"{r['subject']}_{r['contrast']}_label-discs_dlabel.nii.gz"))
-        gt_px = labels_to_pixels(preprocess_volume(vol, pre), io.read_disc_labels(label, vol))[int(r["value"])]
+        gt_px = labels_to_pixels(preprocess_whole_scan(vol, pre, unit), io.read_disc_labels(label, vol))[int(r["value"])]
         pred = json.loads(next((tmp_path / "pred").rglob(f"{r['subject']}_{r['contrast']}_discs.json")).read_text())
         pred_px = next(np.array(d["pixel_rc"]) for d in pred["discs"] if d["value"] == int(r["value"]))
         dtt_2d_float = float(np.linalg.norm(pred_px - gt_px) * pre.pixel_mm)
@@ -115,8 +115,8 @@ def test_no_labelled_images_is_an_error(tmp_path):
 
 def test_synthetic_subjects_in_three_orientations_score_consistently(trained_tiny, tmp_path):
     """predict -> evaluate on 5 synthetic subjects stored in >= 3 orientations: evaluate's 2D DTT of every
-    same-label pair equals the distance computed from predict's JSON (model grid) up to voxel rounding."""
-    from msanet.preprocess import labels_to_pixels, preprocess_volume
+    same-label pair equals the distance computed from predict's JSON (model grid: the whole scan) up to voxel rounding."""
+    from msanet.preprocess import labels_to_pixels, preprocess_whole_scan
     from msanet.synth import generate_dataset
 
     root = tmp_path / "sg"
@@ -130,12 +130,12 @@ def test_synthetic_subjects_in_three_orientations_score_consistently(trained_tin
     with open(tmp_path / "ev" / "evaluation.csv") as f:
         rows = [r for r in csv.DictReader(f) if r["status"] in ("tp", "fn") and r["dtt_2d_mm"]]
     assert len(rows) >= 10
-    pre = trained_tiny["cfg"].preprocess
+    pre, unit = trained_tiny["cfg"].preprocess, trained_tiny["cfg"].model.size_unit
     for r in rows:
         image = root / r["subject"] / "anat" / f"{r['subject']}_{r['contrast']}.nii.gz"
         vol = io.load_image(image)
         label = root / "derivatives" / "labels" / r["subject"] / "anat" / f"{r['subject']}_{r['contrast']}_label-discs_dlabel.nii.gz"
-        sag = preprocess_volume(vol, pre)
+        sag = preprocess_whole_scan(vol, pre, unit)
         gt_px = labels_to_pixels(sag, io.read_disc_labels(label, vol))[int(r["value"])]
         pred = json.loads((tmp_path / "pred" / r["subject"] / "anat" / f"{r['subject']}_{r['contrast']}_discs.json").read_text())
         pred_px = next(np.array(d["pixel_rc"]) for d in pred["discs"] if d["value"] == int(r["value"]))
@@ -188,3 +188,24 @@ def test_bad_ground_truth_folder(tmp_path, capsys, make, code, message):
     assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(make(tmp_path))]) == code
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("recorded, expected", [
+    ([], range(2, 13)),  # label files alone (or outputs of older versions): the 11 channels
+    ([list(range(2, 13))], range(2, 13)),  # an 11-channel model's predictions
+    ([list(range(2, 26))], range(2, 26)),  # a 24-channel model's
+    ([list(range(2, 13)), list(range(2, 26))], range(2, 26)),  # both in one folder: the union
+    (["{not json", list(range(2, 26))], range(2, 26)),  # a file that is not a predict output says nothing
+])
+def test_default_values_are_those_the_predictions_model_names(tiny_bids, tmp_path, recorded, expected):
+    from msanet.evaluate import predicted_values
+
+    _copy_gt_as_predictions(tiny_bids, tmp_path / "pred")
+    for i, values in enumerate(recorded):
+        text = values if isinstance(values, str) else json.dumps({"values": values, "discs": []})
+        (tmp_path / "pred" / f"x{i}_discs.json").write_text(text)
+    assert predicted_values(tmp_path / "pred") == tuple(expected)
+    assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(tiny_bids), "-o", str(tmp_path / "ev")]) == 0
+    assert json.loads((tmp_path / "ev" / "summary.json").read_text())["values"] == list(expected)
+    assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(tiny_bids), "-o", str(tmp_path / "ev"), "--values", "3-4"]) == 0
+    assert json.loads((tmp_path / "ev" / "summary.json").read_text())["values"] == [3, 4]

@@ -30,3 +30,20 @@ def test_bad_shapes_raise():
         make_heatmaps({}, (2,), (15, 12), 4, 5.0, 1.0)
     with pytest.raises(ValueError, match="sigma_mm"):
         make_heatmaps({}, (2,), (16, 12), 4, 0.0, 1.0)
+
+
+@pytest.mark.parametrize("num_discs, points, filled", [
+    (11, {3: (20.0, 10.0), 12: (60.0, 12.0)}, [1, 10]),  # the paper's 11 channels: values 2..12
+    (11, {22: (20.0, 10.0), 25: (60.0, 12.0)}, []),  # lumbar discs have no channel among 11
+    (24, {22: (20.0, 10.0), 25: (60.0, 12.0)}, [20, 23]),  # 24 channels: L2-L3 and L5-S1
+    (24, {2: (8.0, 8.0), 13: (30.0, 8.0), 25: (70.0, 9.0)}, [0, 11, 23]),
+])
+def test_targets_for_11_and_24_channels(num_discs, points, filled):
+    from msanet.discs import channel_values
+
+    hm = make_heatmaps({v: np.array(p) for v, p in points.items()}, channel_values(num_discs), (80, 16), 4, 4.0, 1.0)
+    assert hm.shape == (num_discs, 20, 4)
+    assert [c for c in range(num_discs) if hm[c].max() > 0] == filled
+    for value, (r, c) in points.items():
+        if value - 2 < num_discs:
+            assert np.unravel_index(np.argmax(hm[value - 2]), hm.shape[1:]) == (round((r - 1.5) / 4), round((c - 1.5) / 4))

@@ -6,7 +6,7 @@ import shutil
 import nibabel as nib
 import numpy as np
 import pytest
-from conftest import REAL_T1W, canonical_affine, canonical_phantom, save_canonical
+from conftest import REAL_LUMBAR, REAL_T1W, canonical_affine, canonical_phantom, random_checkpoint, save_canonical
 
 from msanet.cli import main
 from msanet.predict import OUTPUT_SUFFIXES
@@ -214,3 +214,53 @@ def test_contrast_from_file_name(name, requested, expected):
     from msanet.predict import _contrast_of
 
     assert _contrast_of(Path(name), requested) == expected
+
+
+def _field_checks(out, stem, volume_path):
+    """The outputs of one image: label voxels inside the file's grid, pixels inside the scanned field (not the padding)."""
+    payload = json.loads((out / f"{stem}_discs.json").read_text())
+    shape = nib.load(volume_path).shape
+    grid = payload["grid"]
+    pad = grid["padding_px"]
+    h, w = grid["shape"]
+    for d in payload["discs"]:
+        assert all(-0.5 <= v <= n - 0.5 for v, n in zip(d["voxel"], shape)), d
+        assert pad["top"] - 0.5 <= d["pixel_rc"][0] <= h - pad["bottom"] - 0.5 and pad["anterior"] - 0.5 <= d["pixel_rc"][1] <= w - pad["posterior"] - 0.5
+    label = np.asarray(nib.load(out / f"{stem}_label-discs_dlabel.nii.gz").dataobj)
+    assert label.shape == shape and sorted(int(v) for v in np.unique(label) if v) == [d["value"] for d in payload["discs"]]
+    return payload
+
+
+@pytest.mark.skipif(not REAL_LUMBAR.exists(), reason="needs ../shared/data/real")
+def test_real_lumbar_scan_runs_end_to_end_with_labels_in_its_field_of_view(trained_tiny, tmp_path, capsys):
+    """The SCT tutorial lumbar scan (38 x 257 x 201 at 1 mm, RAS): the whole 201 x 257 mm slab goes through the tiny model
+    (208 x 272 px), every label lies in the scan. (The tiny 11-channel model knows no lumbar disc: plumbing, not accuracy.)"""
+    assert main(["predict", str(REAL_LUMBAR), "-o", str(tmp_path), "--model", _model(trained_tiny), "--quiet", "--threshold", "0"]) == 0
+    payload = _field_checks(tmp_path, "t2_lumbar", REAL_LUMBAR)
+    assert payload["discs"] and payload["values"] == list(range(2, 13))
+    assert payload["grid"]["shape"] == [208, 272] and payload["grid"]["padding_px"] == {"top": 3, "bottom": 4, "anterior": 7, "posterior": 8}
+    assert payload["anchor"] in ("C2", "none") and payload["anchor_check"] is None  # no sacral channel in 11 channels
+    assert "discs named from: " in capsys.readouterr().out
+    assert all(f.exists() for f in _outputs(tmp_path, "t2_lumbar"))
+
+
+@pytest.mark.parametrize("num_discs, height_mm", [(11, 200), (24, 420)])
+def test_any_length_and_vocabulary_end_to_end(tmp_path, capsys, num_discs, height_mm):
+    """A random 11- or 24-channel checkpoint on a 200 or 420 mm scan: the whole scan in one pass, the model's values recorded,
+    the anchor the rule gives, labels in the field of view."""
+    from msanet.anchor import anchor_of
+    from msanet.decode import Detection
+
+    model = random_checkpoint(tmp_path / "m.safetensors", num_discs=num_discs)
+    data, _ = canonical_phantom(shape=(9, height_mm, 50), disc_rows=tuple(range(12, height_mm - 10, 25)), disc_col=30)
+    image = tmp_path / "long_T2w.nii.gz"
+    save_canonical(data, canonical_affine(), image, "LPI")
+    assert main(["predict", str(image), "-o", str(tmp_path / "out"), "--model", str(model), "--quiet", "--threshold", "0"]) == 0
+    payload = _field_checks(tmp_path / "out", "long_T2w", image)
+    assert payload["values"] == list(range(2, 2 + num_discs))
+    assert payload["grid"]["shape"] == [-(-height_mm // 16) * 16, 64]
+    values = [d["value"] for d in payload["discs"]]
+    assert values == sorted(values) and [d["pixel_rc"][0] for d in payload["discs"]] == sorted(d["pixel_rc"][0] for d in payload["discs"])
+    expected = anchor_of([Detection(d["value"], *d["pixel_rc"], d["confidence"]) for d in payload["discs"]]).anchor
+    assert payload["anchor"] == expected
+    assert f"discs named from: {expected} 1" in capsys.readouterr().out

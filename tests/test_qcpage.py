@@ -82,3 +82,36 @@ def test_readme_shows_the_qc_page_screenshot():
     readme = (root / "README.md").read_text()
     assert "](docs/figures/qc_page.png)" in readme and readme.index("## Outputs") < readme.index("<!-- RESULTS -->")
     assert (root / "docs" / "figures" / "qc_page.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def _whole_spine(skip=()):
+    """24 discs C1-C2 .. L5-S1, the step per level growing from 15 mm (neck) to 38 mm (lumbar)."""
+    rows, mm = [], 0.0
+    for k, value in enumerate(range(2, 26)):
+        rows.append((value, 10 + 20 * k, mm, 0.9))
+        mm += 15 + 23 * k / 22
+    return [r for r in rows if r[0] not in skip]
+
+
+COUNT_OFF = {"from": "C2-C3", "to": "L5-S1", "expected": 21, "found": 22, "ok": False}
+
+
+@pytest.mark.parametrize("discs, anchor_check, expected", [
+    (_whole_spine(), {**COUNT_OFF, "found": 21, "ok": True}, []),  # 15 -> 38 mm per level is no spacing flag
+    (_whole_spine(), COUNT_OFF,
+     [("count", "C2-C3 to L5-S1: 22 discs between, anatomy expects 21 (a transitional vertebra, or a missed or extra disc?)")]),
+    (_whole_spine(), None, []),  # outputs of older versions carry no anchor fields
+    # a whole-spine chain that names T8-T9 where T9-T10 is: a double step among its neighbours
+    ([r if r[0] < 16 else (r[0] - 1, *r[1:]) for r in _whole_spine(skip=(16,))], None,
+     [("order", "d15 to d16: 58 mm per level, median 31 mm (a skipped or an extra disc?)")]),
+])
+def test_whole_spine_flags(discs, anchor_check, expected):
+    item = QcImage(Path("x.nii.gz"), Path("x_label.nii.gz"), Path("x_qc.png"), _discs(*discs), anchor="C2", anchor_check=anchor_check)
+    assert [(f.kind, f.text) for f in image_flags(item)] == expected
+
+
+def test_card_says_which_anchor_named_the_discs(tmp_path):
+    items = [QcImage(tmp_path / f"{a}.nii.gz", tmp_path / "l.nii.gz", tmp_path / "p.png", _discs(*REGULAR), anchor=a) for a in ("C2", "sacrum", "none")]
+    text = build_page(items, tmp_path / "qc" / "index.html", "t")
+    assert "named from: C2 (counted down from the neck)" in text and "named from: the sacrum (counted up from L5-S1)" in text
+    assert "named from: no anchor in view (the model&#x27;s per-disc channels alone)" in text

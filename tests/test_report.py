@@ -27,3 +27,10 @@ def test_report_without_evaluation_still_renders(trained_tiny, tmp_path):
 def test_missing_run_folder(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nope")]) == 3
     assert "no such run folder" in capsys.readouterr().err
+
+
+def test_per_disc_chart_takes_24_discs():
+    from msanet.report import _bar_chart
+
+    png = _bar_chart({v: [1.0, 2.0] for v in range(2, 26)})
+    assert png[:4] == b"\x89PNG"

@@ -134,3 +134,19 @@ def test_size_must_fit_model_depth():
 
     with pytest.raises(ValueError, match="divisible by 64"):
         TrainConfig(bids="x", preprocess=PreprocessConfig(height=96, width=100))
+
+
+@pytest.mark.parametrize("num_discs", [11, 24])
+def test_vocabulary_is_a_config_value(bids_root, tmp_path, num_discs):
+    """The paper's 11 channels and the whole column's 24: same code, one config value (or --num-discs) end to end."""
+    from msanet.cli import main
+    from msanet.model.msanet import MSANetConfig
+
+    cfg = tiny_train_config(bids_root, tmp_path / "run", tmp_path / "cache", epochs=1, model=MSANetConfig(width=8, depth=2, embed_dim=8, num_discs=num_discs))
+    train(cfg, progress=False)
+    ckpt = load_checkpoint(tmp_path / "run" / "best.safetensors")
+    assert ckpt.model_config.num_discs == num_discs
+    flags = ["--bids", str(bids_root), "--cache-dir", str(tmp_path / "cache"), "--epochs", "1", "--size", "32x32", "--pixel-mm", "1",
+             "--width", "8", "--depth", "2", "--embed-dim", "8", "--threads", "1", "--quiet", "--num-discs", str(num_discs)]
+    assert main(["train", *flags, "--out", str(tmp_path / "cli")]) == 0
+    assert load_checkpoint(tmp_path / "cli" / "best.safetensors").model_config.num_discs == num_discs

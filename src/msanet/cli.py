@@ -93,7 +93,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     for switch in ("mgca", "fusion", "contrastive"):
         if getattr(args, f"no_{switch}"):
             base["model"][switch] = False
-    for key in ("width", "depth", "embed_dim"):
+    for key in ("width", "depth", "embed_dim", "num_discs"):
         if getattr(args, key) is not None:
             base["model"][key] = getattr(args, key)
     if args.pixel_mm is not None:
@@ -115,8 +115,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     summary = run_predict(args.inputs, args.output, model=args.model, contrast=args.contrast, overwrite=args.overwrite,
                           max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold, device=args.device,
                           qc_gt=args.qc_gt)
+    anchors = ", ".join(f"{name} {n}" for name, n in summary["anchors"].items() if n)
     print(f"predicted {len(summary['done'])} image(s), skipped {len(summary['skipped'])} already done -> {args.output}; "
-          f"QC page: {summary['qc_page']}")
+          f"QC page: {summary['qc_page']}" + (f"; discs named from: {anchors}" if anchors else ""))
     return 0
 
 
@@ -133,8 +134,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from msanet.evaluate import run_evaluate
 
-    lo, hi = args.values
-    summary = run_evaluate(args.pred, args.gt, out_dir=args.output, radius_mm=args.radius_mm, values=tuple(range(lo, hi + 1)),
+    values = None if args.values is None else tuple(range(args.values[0], args.values[1] + 1))
+    summary = run_evaluate(args.pred, args.gt, out_dir=args.output, radius_mm=args.radius_mm, values=values,
                            subjects=_split_subjects(args.split, args.part) if args.split else None)
     out = args.output or args.pred
     for contrast, spaces in sorted(summary["contrasts"].items()):
@@ -264,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, help="model width (channels; default 114 = 2.98 M parameters)")
     p.add_argument("--depth", type=int, help="hourglass depth (default 4)")
     p.add_argument("--embed-dim", type=int, help="contrastive embedding size (default 64)")
+    p.add_argument("--num-discs", type=int, help="disc channels: 11 (default, the paper's Spine Generic C1-C2 .. T4-T5) "
+                                                 "up to 24 (the whole column, C1-C2 .. L5-S1)")
     p.add_argument("--pixel-mm", type=float, help="input grid pixel size in mm")
     p.add_argument("--size", type=_size, help="input grid HxW in pixels, e.g. 256x192")
     p.add_argument("--threads", type=int)
@@ -299,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "(BIDS/derivatives/labels, a predict output)")
     p.add_argument("-o", "--output", help="folder for evaluation.csv / summary.json / summary.md (default: --pred)")
     p.add_argument("--radius-mm", type=float, default=5.0, help="match radius R for FN/FP (default: %(default)s)")
-    p.add_argument("--values", type=_value_range, default=(2, 12), help="SCT values scored (default: 2-12, the 11 channels)")
+    p.add_argument("--values", type=_value_range, help="SCT values scored, e.g. 2-12 (default: the values the predictions' model "
+                                                     "names, as their _discs.json record: 2-12 for 11 channels, 2-25 for 24)")
     p.add_argument("--split", help="split JSON: score only one part of it")
     p.add_argument("--part", default="test", choices=["train", "val", "test"])
     p.set_defaults(func=cmd_evaluate)

@@ -21,7 +21,7 @@ from msanet.bids import Subject
 from msanet.fileio import atomic_path
 from msanet.heatmaps import make_heatmaps
 from msanet.io import load_image, read_disc_labels
-from msanet.preprocess import PreprocessConfig, file_digest, labels_to_pixels, preprocess_volume
+from msanet.preprocess import PREPROCESS_VERSION, PreprocessConfig, file_digest, labels_to_pixels, preprocess_volume
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,9 @@ def items_from_subjects(subjects: Sequence[Subject], ids: Sequence[str] | None =
 
 
 def load_sample(item: Item, cfg: PreprocessConfig, cache_dir: str | Path | None = None) -> Sample:
-    """Preprocess one image + its labels, reading ``cache_dir`` first (keyed by content + config)."""
-    key = file_digest(item.image_path, extra={"labels": file_digest(item.label_path), "cfg": cfg.to_dict()})
+    """Preprocess one image + its labels, reading ``cache_dir`` first (keyed by content, config and
+    ``PREPROCESS_VERSION``)."""
+    key = file_digest(item.image_path, extra={"labels": file_digest(item.label_path), "cfg": cfg.to_dict(), "version": PREPROCESS_VERSION})
     cache_file = Path(cache_dir) / f"{key}.npz" if cache_dir is not None else None
     if cache_file is not None and cache_file.exists():
         try:

@@ -170,6 +170,28 @@ def decode_heatmaps(
     return chain[::-1]
 
 
+def disc_positions(heatmaps: np.ndarray, stride: int = 4, threshold: float = 0.3, max_positions: int = 64) -> list[tuple[float, float, float]]:
+    """Disc positions whatever their names: the peaks of the channel-wise maximum of ``heatmaps`` ``[V, h, w]``.
+
+    Returns ``(row, col, height)`` in INPUT pixels, sorted by row: the candidates (``channel_candidates``:
+    local maxima, at least ``NMS_RADIUS`` output pixels apart, sub-pixel refined) of ``max_v heatmaps[v]``
+    with height ``>= threshold`` (and > 0), at most ``max_positions``. Counting them says how many discs
+    the scan shows, independently of how the decoder named them (``msanet.anchor``).
+    """
+    heatmaps = np.asarray(heatmaps, dtype=np.float64)
+    if heatmaps.ndim != 3 or heatmaps.shape[0] < 1:
+        raise ValueError(f"heatmaps must be [V, h, w] with V >= 1, got shape {heatmaps.shape}")
+    if not (isinstance(threshold, (int, float, np.floating)) and 0 <= threshold <= 1):
+        raise ValueError(f"threshold={threshold!r} must be in [0, 1]")
+    peaks = channel_candidates(heatmaps.max(axis=0), max_candidates=max_positions)
+    out = []
+    for r, c, h in peaks:
+        if h >= threshold and h > 0:
+            row, col = output_to_input_px(np.array([r, c]), int(stride))
+            out.append((float(row), float(col), float(min(1.0, h))))
+    return sorted(out)
+
+
 def calibrate_threshold(confidences: Sequence[float], correct: Sequence[bool]) -> float:
     """Confidence threshold minimising FN + FP on validation candidates.
 

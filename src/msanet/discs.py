@@ -4,8 +4,9 @@ Spinal Cord Toolbox (SCT) convention: a disc-label file holds single voxels whos
 names the disc. 1 = top of C1 (posterior tip of the C1 arch / skull base junction), 2 = C1-C2,
 3 = C2-C3, ..., 8 = C7-T1, 9 = T1-T2, ..., 20 = T12-L1, 21 = L1-L2, ..., 25 = L5-S1.
 
-The model predicts ``V`` channels (default 11: values 2..12, i.e. C1-C2 .. T4-T5); channel ``c``
-holds SCT value ``FIRST_CHANNEL_VALUE + c``. This module is the only place that knows that table.
+The model predicts ``V`` channels, channel ``c`` holding SCT value ``FIRST_CHANNEL_VALUE + c``: 11 in the
+paper's Spine Generic configuration (values 2..12, C1-C2 .. T4-T5), up to 24 for the whole column (values
+2..25, C1-C2 .. L5-S1; ``MSANetConfig.num_discs``). This module is the only place that knows that table.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ def disc_name(value: int) -> str:
     if not is_valid_value(value):
         raise ValueError(f"disc label value {value!r} is outside the SCT vocabulary 1..25")
     return VALUE_TO_NAME[value]
+
+
+def region(value: int) -> str:
+    """The spinal region of a disc, that of the vertebra above it: 'C' (values 1..8, C1 .. C7-T1),
+    'T' (9..20, T1-T2 .. T12-L1) or 'L' (21..25, L1-L2 .. L5-S1)."""
+    if not is_valid_value(value):
+        raise ValueError(f"disc label value {value!r} is outside the SCT vocabulary 1..25")
+    return "C" if value == TOP_OF_C1 else VERTEBRAE[value - 2][0]
 
 
 def disc_value(name: str) -> int:

@@ -96,13 +96,29 @@ def evaluate_pair(volume: io.Volume, gt: dict[int, np.ndarray], pred: dict[int, 
     }
 
 
+def predicted_values(pred_dir: Path) -> tuple[int, ...]:
+    """The disc values the models behind ``pred_dir``'s predictions can name: the union of the ``values`` their
+    ``*_discs.json`` files record (2..12 for an 11-channel model, 2..25 for a 24-channel one); the 11 channels'
+    values when no file records them (outputs of older versions, or label files alone)."""
+    found: set[int] = set()
+    for path in sorted(pred_dir.rglob("*_discs.json")):
+        try:
+            recorded = json.loads(path.read_text(encoding="utf-8")).get("values") or []
+            found.update(int(v) for v in recorded if discs.is_valid_value(int(v)))
+        except (OSError, ValueError, TypeError, AttributeError):
+            continue  # not a predict output: it does not say
+    return tuple(sorted(found)) or discs.channel_values()
+
+
 def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path | None = None, radius_mm: float = 5.0,
-                 values: tuple[int, ...] = discs.channel_values(), subjects: list[str] | None = None) -> dict:
+                 values: tuple[int, ...] | None = None, subjects: list[str] | None = None) -> dict:
     """Evaluate every labelled ground-truth image of ``gt_dir`` (see ``ground_truth``); returns the summary
-    dict (also written to files)."""
+    dict (also written to files). ``values``: the SCT values scored; default ``predicted_values(pred_dir)``."""
     pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
     if not pred_dir.is_dir():
         raise bids.InputNotFoundError(f"{pred_dir}: no such prediction folder")
+    if values is None:
+        values = predicted_values(pred_dir)
     out_dir = ensure_dir(out_dir or pred_dir)
     predictions = _index_predictions(pred_dir)
     keep = set(values)

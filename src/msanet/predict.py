@@ -1,12 +1,16 @@
 """Inference: NIfTI in -> named disc labels out, in the input's own voxel grid.
 
-For each input image: mid-sagittal 2D image (preprocess) -> heatmaps (model) -> peaks with
-sub-pixel refinement, confidence threshold and anatomical order (decode) -> 3D coordinates in the
-file's voxel grid and world mm -> five files, each written atomically::
+For each input image: the mid-sagittal slab over the scan's WHOLE superior-inferior and
+anterior-posterior extent, at the checkpoint's ``pixel_mm`` and zero-padded to multiples of the
+model's ``size_unit`` (``preprocess.preprocess_whole_scan``; any length of scan, one forward pass) ->
+heatmaps (model) -> peaks with sub-pixel refinement, confidence threshold and anatomical order over the
+whole scan in one pass (decode) -> the anchor the names are tied to (``msanet.anchor``: C2, sacrum or
+none) -> 3D coordinates in the file's voxel grid and world mm -> five files, each written atomically::
 
     <stem>_label-discs_dlabel.nii.gz   SCT disc labels on the input's grid and header
     <stem>_label-discs_dlabel.json     its BIDS sidecar: SpatialReference, GeneratedBy (msanet.derivatives)
-    <stem>_discs.json / _discs.csv     name, value, voxel (float, file grid), world mm, confidence
+    <stem>_discs.json / _discs.csv     name, value, voxel (float, file grid), world mm, confidence; the JSON
+                                       also holds the anchor, the model's disc values and the 2D grid
     <stem>_qc.png                      mid-sagittal slab with the named discs (and, with ``qc_gt``, the
                                        image's ground-truth labels from BIDS derivatives/labels)
 
@@ -33,12 +37,13 @@ import torch
 from tqdm import tqdm
 
 from msanet import __version__, bids, derivatives, discs, io, qc, qcpage
+from msanet.anchor import ANCHORS, Anchoring, anchor_of
 from msanet.checkpoint import Checkpoint, load_checkpoint
-from msanet.decode import Detection, decode_heatmaps
+from msanet.decode import Detection, decode_heatmaps, disc_positions
 from msanet.device import resolve_device
 from msanet.errors import ConfigError, DatasetError, InputNotFoundError, MsanetError, PartialFailure
 from msanet.fileio import ensure_dir, remove_stale_temps, write_text
-from msanet.preprocess import PreprocessConfig, SagittalImage, preprocess_volume
+from msanet.preprocess import PreprocessConfig, SagittalImage, preprocess_whole_scan
 
 LABEL_SUFFIX = "_label-discs_dlabel.nii.gz"
 SIDECAR_SUFFIX = "_label-discs_dlabel.json"
@@ -66,6 +71,8 @@ class Prediction:
     sagittal: SagittalImage
     detections: list[Detection]
     heatmaps: np.ndarray  # [V, h, w]
+    values: tuple[int, ...]  # SCT value of each heatmap channel
+    anchoring: Anchoring
 
     def canonical_voxels(self) -> dict[int, np.ndarray]:
         return {d.value: self.sagittal.pixel_to_voxel(np.array([d.row, d.col])) for d in self.detections}
@@ -141,31 +148,41 @@ def outputs_of(job: Job) -> list[Path]:
 def _qc_image(job: Job, error: str | None) -> qcpage.QcImage:
     """One image of the QC page, its discs read back from its ``_discs.json`` (also for images an earlier run did)."""
     label_path, _, json_path, _, png_path = outputs_of(job)
-    records: list[dict] = []
+    payload: dict = {"discs": []}
     if error is None:
         try:
-            records = json.loads(json_path.read_text(encoding="utf-8"))["discs"]
+            payload = json.loads(json_path.read_text(encoding="utf-8"))
+            payload["discs"] = list(payload["discs"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            error = f"{json_path}: unreadable ({type(exc).__name__})"
-    return qcpage.QcImage(image=job.image, labels=label_path, picture=png_path, discs=records, error=error)
+            payload, error = {"discs": []}, f"{json_path}: unreadable ({type(exc).__name__})"
+    return qcpage.QcImage(image=job.image, labels=label_path, picture=png_path, discs=payload["discs"], error=error,
+                          anchor=payload.get("anchor"), anchor_check=payload.get("anchor_check"))
 
 
-def _inside(volume: io.Volume, sag: SagittalImage, det: Detection) -> bool:
+def _inside(volume: io.Volume, sag: SagittalImage, row: float, col: float) -> bool:
     """A disc can only be reported inside the scanned field of view (not in the zero padding)."""
-    y, z = sag.pixel_to_voxel(np.array([det.row, det.col]))[1:]
+    y, z = sag.pixel_to_voxel(np.array([row, col]))[1:]
     return -0.5 <= y <= volume.shape[1] - 0.5 and -0.5 <= z <= volume.shape[2] - 0.5
 
 
 @torch.no_grad()
 def predict_volume(volume: io.Volume, ckpt: Checkpoint, threshold: float | None = None) -> Prediction:
-    """Run the model on one volume and decode its discs (``threshold`` overrides the calibrated one)."""
-    sag = preprocess_volume(volume, ckpt.preprocess)
+    """Run the model on one whole volume and decode its discs (``threshold`` overrides the calibrated one).
+
+    The slab's whole extent goes through the network in one pass (``[1, 1, H, W]``, H and W multiples of
+    ``size_unit``; about 512 x 192 pixels for a 900 mm x 300 mm scan at 2 mm); the heatmaps ``[V, H/4, W/4]``
+    are decoded over the whole scan at once, and detections in the padding are dropped.
+    """
+    sag = preprocess_whole_scan(volume, ckpt.preprocess, ckpt.model_config.size_unit)
     device = next(ckpt.model.parameters()).device
     image = torch.from_numpy(sag.image)[None, None].to(device)  # [1, 1, H, W]
     heat = ckpt.model(image).heatmaps[0].float().cpu().numpy()  # [V, H/4, W/4]
     values = discs.channel_values(ckpt.model_config.num_discs)
-    detections = [d for d in decode_heatmaps(heat, values, stride=ckpt.stride, threshold=ckpt.threshold if threshold is None else threshold) if _inside(volume, sag, d)]
-    return Prediction(volume=volume, sagittal=sag, detections=detections, heatmaps=heat)
+    t = ckpt.threshold if threshold is None else threshold
+    detections = [d for d in decode_heatmaps(heat, values, stride=ckpt.stride, threshold=t) if _inside(volume, sag, d.row, d.col)]
+    rows = [r for r, c, _ in disc_positions(heat, stride=ckpt.stride, threshold=t) if _inside(volume, sag, r, c)]
+    anchoring = anchor_of(detections, rows, tolerance_px=float(ckpt.stride))
+    return Prediction(volume=volume, sagittal=sag, detections=detections, heatmaps=heat, values=values, anchoring=anchoring)
 
 
 def disc_records(pred: Prediction) -> list[dict]:
@@ -184,12 +201,14 @@ def disc_records(pred: Prediction) -> list[dict]:
 
 
 def display_image(pred: Prediction, ckpt: Checkpoint) -> SagittalImage:
-    """The same mid-sagittal slab at display resolution (~0.5 mm, never coarser than the scan) for QC pictures."""
+    """The same mid-sagittal slab (same midline) over the whole scan at display resolution (~0.5 mm, never
+    coarser than the scan; 1 mm for scans longer than 600 mm) for QC pictures."""
     pixel_mm = float(max(0.4, min(0.5, *pred.volume.spacing_mm[1:])))
-    field_mm = (ckpt.preprocess.height * ckpt.preprocess.pixel_mm, ckpt.preprocess.width * ckpt.preprocess.pixel_mm)
-    cfg = PreprocessConfig(pixel_mm=pixel_mm, height=int(np.ceil(field_mm[0] / pixel_mm)), width=int(np.ceil(field_mm[1] / pixel_mm)),
-                           slab_mm=ckpt.preprocess.slab_mm)
-    return preprocess_volume(pred.volume, cfg, centre_x=int(round(pred.sagittal.centre_x)))
+    if pred.volume.shape[1] * pred.volume.spacing_mm[1] > 600:
+        pixel_mm = 1.0
+    cfg = PreprocessConfig(pixel_mm=pixel_mm, slab_mm=ckpt.preprocess.slab_mm, low_percentile=ckpt.preprocess.low_percentile,
+                           high_percentile=ckpt.preprocess.high_percentile)
+    return preprocess_whole_scan(pred.volume, cfg, size_unit=1, midline=pred.sagittal.midline)
 
 
 def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivatives.Provenance, overwrite: bool,
@@ -202,10 +221,12 @@ def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivative
     ensure_dir(job.out_dir)
     label_path, sidecar_path, json_path, csv_path, png_path = outputs_of(job)
     records = disc_records(pred)
+    check = pred.anchoring.check
     payload = {
-        "image": str(job.image), "contrast": job.contrast, "model": str(ckpt.path),
+        "image": str(job.image), "contrast": job.contrast, "model": str(ckpt.path), "values": list(pred.values),
         "orientation": "".join(pred.volume.original_axcodes), "mid_sagittal_x_canonical": pred.sagittal.centre_x,
-        "threshold": prov.threshold, "discs": records,
+        "grid": pred.sagittal.grid_dict(), "threshold": prov.threshold,
+        "anchor": pred.anchoring.anchor, "anchor_check": None if check is None else check.to_dict(), "discs": records,
     }
     write_text(json_path, json.dumps(payload, indent=2) + "\n", overwrite=overwrite)
     buf = _io.StringIO()
@@ -217,7 +238,8 @@ def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivative
     display = display_image(pred, ckpt)
     points = {value: display.voxel_to_pixel(xyz) for value, xyz in pred.canonical_voxels().items()}
     conf = {d.value: d.confidence for d in pred.detections}
-    title = f"{job.image.name}: {len(points)} discs ({job.contrast}, model {ckpt.path.name if ckpt.path else '?'})"
+    title = (f"{job.image.name}: {len(points)} discs, anchor {pred.anchoring.anchor} "
+             f"({job.contrast}, model {ckpt.path.name if ckpt.path else '?'})")
     ref = None
     if reference is not None:
         ref = {value: display.voxel_to_pixel(xyz) for value, xyz in reference.items()}
@@ -263,6 +285,7 @@ def run_predict(
         derivatives.write_dataset_description(Path(out_dir), prov, bids_roots)
     ensure_dir(out_dir)
     done, skipped, failed = [], [], []
+    anchors = dict.fromkeys(ANCHORS, 0)  # images done this run, by the anchor that named their discs
     for job in tqdm(jobs, desc="predict", disable=not progress or len(jobs) < 2):
         if not overwrite and all(p.exists() for p in outputs_of(job)):
             remove_stale_temps(job.out_dir)  # left by a run killed while it overwrote these outputs
@@ -275,6 +298,7 @@ def run_predict(
             reference = io.read_disc_labels(label_path, volume) if label_path is not None else None
             write_outputs(job, pred, ckpt, prov, overwrite=True, reference=reference)
             done.append(str(job.image))
+            anchors[pred.anchoring.anchor] += 1
         except MsanetError as exc:
             if len(jobs) == 1:
                 raise
@@ -285,7 +309,7 @@ def run_predict(
     qcpage.write_page([_qc_image(job, errors.get(str(job.image))) for job in jobs], page, title=f"msanet QC: {Path(out_dir).resolve().name}",
                       details=f"msanet {__version__}; model {prov.model_file.name} (SHA-256 {prov.model_sha256[:12]}...); "
                               f"confidence threshold {prov.threshold:.2f}")
-    summary = {"done": done, "skipped": skipped, "failed": failed, "qc_page": str(page)}
+    summary = {"done": done, "skipped": skipped, "failed": failed, "qc_page": str(page), "anchors": anchors}
     if failed:
         raise PartialFailure(f"{len(failed)} of {len(jobs)} inputs failed (listed above); the other {len(jobs) - len(failed)} were processed")
     return summary

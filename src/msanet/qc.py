@@ -2,12 +2,14 @@
 
 Shown the way a radiologist reads a sagittal spine: head at the top, anterior on the left, square
 pixels at true mm scale, cropped to the scanned field of view. Each disc is a marker at its
-posterior tip with its name (and confidence, for predictions) written in the prevertebral space;
+posterior tip with its name (and confidence, for predictions) written in the prevertebral space,
+coloured by region (``REGION_COLOURS``: cervical, thoracic, lumbar) so a whole-spine picture reads at a glance;
 reference discs (ground truth) are open circles in another colour, named at the posterior edge.
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,7 +22,8 @@ import numpy as np  # noqa: E402
 from msanet import discs  # noqa: E402
 from msanet.fileio import atomic_path  # noqa: E402
 
-DISC_COLOUR, REFERENCE_COLOUR = "#ffcc00", "#33ccff"
+REGION_COLOURS = {"C": "#ffcc00", "T": "#ff77cc", "L": "#ff9966"}  # discs.region -> marker and name colour
+REFERENCE_COLOUR = "#33ccff"  # ground truth (predict --qc-gt)
 
 
 def field_of_view(image: np.ndarray, margin_px: int = 4) -> tuple[slice, slice]:
@@ -52,7 +55,8 @@ def draw_discs(
     crop = image[rows, cols]
     height_mm, width_mm = crop.shape[0] * pixel_mm, crop.shape[1] * pixel_mm
     scale = 7.0 / max(height_mm, width_mm)
-    fig, ax = plt.subplots(figsize=(max(3.0, width_mm * scale + 1.6), max(3.0, height_mm * scale + 0.6)), dpi=110)
+    fig_width = max(3.0, width_mm * scale + 1.6)  # inches: a whole spine is a tall, narrow picture
+    fig, ax = plt.subplots(figsize=(fig_width, max(3.0, height_mm * scale + 0.6)), dpi=110)
     extent = (cols.start * pixel_mm - pixel_mm / 2, cols.stop * pixel_mm - pixel_mm / 2,
               rows.stop * pixel_mm - pixel_mm / 2, rows.start * pixel_mm - pixel_mm / 2)
     ax.imshow(crop, cmap="gray", vmin=0, vmax=1, extent=extent, interpolation="bilinear")
@@ -62,12 +66,13 @@ def draw_discs(
         _name_tag(ax, discs.disc_name(int(value)), (c * pixel_mm, r * pixel_mm), extent[1] - margin, REFERENCE_COLOUR, "right")
     for value, (r, c) in sorted(points.items()):
         x_mm, y_mm = c * pixel_mm, r * pixel_mm
-        ax.plot(x_mm, y_mm, "o", color=DISC_COLOUR, ms=4.5, mec="black", mew=0.6)
+        colour = REGION_COLOURS[discs.region(int(value))]
+        ax.plot(x_mm, y_mm, "o", color=colour, ms=4.5, mec="black", mew=0.6)
         label = discs.disc_name(int(value))
         if confidences is not None and value in confidences:
             label += f" {confidences[value]:.2f}"
-        _name_tag(ax, label, (x_mm, y_mm), extent[0] + margin, DISC_COLOUR, "left")
-    ax.set_title(title, fontsize=9)
+        _name_tag(ax, label, (x_mm, y_mm), extent[0] + margin, colour, "left")
+    ax.set_title(textwrap.fill(title, width=int(11 * fig_width)), fontsize=9)  # ~11 characters of 9 pt per inch
     ax.set_xlabel("anterior  <-  mm  ->  posterior", fontsize=8)
     ax.set_ylabel("superior  <-  mm  ->  inferior", fontsize=8)
     ax.tick_params(labelsize=7)

@@ -11,8 +11,14 @@ Flags (``image_flags``), in the order they sort the page:
 - ``gap``: a disc missing between two found ones (C3-C4 between C2-C3 and C4-C5);
 - ``order``: a disc higher in the image than the one above it by number, or one step between
   neighbouring discs longer than ``SPACING_FACTOR`` times (or shorter than 1 / ``SPACING_FACTOR`` of)
-  the median distance per level in mm: a skipped or an extra disc, so the names below it may be off;
+  the local median distance per level in mm (the median of the ``SPACING_WINDOW`` steps around it: discs
+  are ~15 mm apart in the neck and ~35 mm in the lumbar spine, so a whole-spine scan has no one spacing):
+  a skipped or an extra disc, so the names below it may be off;
+- ``count``: C2 and the sacrum are both in view and the number of discs found between them is not the
+  one anatomy expects (``msanet.anchor``: a transitional vertebra, or a missed or extra disc);
 - ``low confidence``: a disc whose confidence (heatmap peak, 0..1) is below ``LOW_CONFIDENCE``.
+
+Each card also says which anchor named the discs (C2, sacrum or none; ``msanet.anchor``).
 """
 
 from __future__ import annotations
@@ -32,7 +38,10 @@ from msanet.fileio import write_text
 
 LOW_CONFIDENCE = 0.7
 SPACING_FACTOR = 1.75
-FLAG_KINDS = ("failed", "no disc", "gap", "order", "low confidence")  # most severe first
+SPACING_WINDOW = 5  # steps: a step is compared with the median of the 5 steps centred on it
+FLAG_KINDS = ("failed", "no disc", "gap", "order", "count", "low confidence")  # most severe first
+ANCHOR_WORDS = {"C2": "C2 (counted down from the neck)", "sacrum": "the sacrum (counted up from L5-S1)",
+                "none": "no anchor in view (the model's per-disc channels alone)"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,8 @@ class QcImage:
     """One image of a run and its outputs.
 
     ``discs`` are the records of its ``_discs.json`` (``value``, ``name``, ``world_mm``, ``pixel_rc``,
-    ``confidence``); ``error`` is the message of a failed image (then the files may not exist).
+    ``confidence``), ``anchor`` and ``anchor_check`` its anchor fields (``msanet.anchor``; None for outputs of
+    older versions); ``error`` is the message of a failed image (then the files may not exist).
     """
 
     image: Path
@@ -48,6 +58,8 @@ class QcImage:
     picture: Path
     discs: list[dict]
     error: str | None = None
+    anchor: str | None = None
+    anchor_check: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -73,11 +85,16 @@ def image_flags(item: QcImage, low_confidence: float = LOW_CONFIDENCE) -> list[F
             flags.append(Flag("order", f"{lower['name']} is not below {upper['name']}"))
     steps = [float(np.linalg.norm(np.subtract(b["world_mm"], a["world_mm"]))) / (b["value"] - a["value"]) for a, b in zip(found, found[1:])]
     if len(steps) >= 2:
-        median = float(np.median(steps))
-        for (a, b), step in zip(zip(found, found[1:]), steps):
+        half = SPACING_WINDOW // 2
+        for i, ((a, b), step) in enumerate(zip(zip(found, found[1:]), steps)):
+            median = float(np.median(steps[max(0, i - half) : i + half + 1]))
             if median > 0 and not 1 / SPACING_FACTOR <= step / median <= SPACING_FACTOR:
                 flags.append(Flag("order", f"{a['name']} to {b['name']}: {step:.0f} mm per level, median {median:.0f} mm "
                                            f"(a skipped or an extra disc?)"))
+    check = item.anchor_check
+    if check and not check.get("ok", True):
+        flags.append(Flag("count", f"{check['from']} to {check['to']}: {check['found']} discs between, anatomy expects "
+                                   f"{check['expected']} (a transitional vertebra, or a missed or extra disc?)"))
     low = [d for d in found if d["confidence"] < low_confidence]
     if low:
         flags.append(Flag("low confidence", ", ".join(f"{d['name']} {d['confidence']:.2f}" for d in low)))
@@ -105,7 +122,7 @@ h1{font-size:22px;margin:0 0 .2em} .meta{color:#555;font-size:13px;margin-bottom
 table{border-collapse:collapse;font-size:13px;background:#fff} td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}
 th{background:#eee} .ok{color:#2a7d2a} a{color:#1a5fb4}
 .flag{display:inline-block;border-radius:3px;padding:1px 6px;margin:1px 4px 1px 0;font-size:12px;color:#fff}
-.flag-failed,.flag-no-disc{background:#b3261e} .flag-gap,.flag-order{background:#c75300} .flag-low-confidence{background:#8a6d00}
+.flag-failed,.flag-no-disc{background:#b3261e} .flag-gap,.flag-order,.flag-count{background:#c75300} .flag-low-confidence{background:#8a6d00}
 .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(580px,1fr));gap:14px;margin-top:1.2em}
 .card{background:#fff;border:1px solid #ddd;border-left:6px solid #2a7d2a;padding:10px;display:flex;gap:12px}
 .card.flagged{border-left-color:#c75300} .card.severe{border-left-color:#b3261e}
@@ -139,8 +156,9 @@ def _card(index: int, item: QcImage, flags: list[Flag], page: Path) -> str:
                    f"<td>{', '.join(f'{v:.1f}' for v in d['world_mm'])}</td></tr>" for d in sorted(item.discs, key=lambda d: d["value"]))
     table = (f"<table><tr><th>disc</th><th>value</th><th>confidence</th><th>world mm (x, y, z)</th></tr>{rows}</table>" if rows else "")
     command = "" if item.error is not None else f"<div class='small'>open in FSLeyes:</div><div class='cmd'>{html.escape(fsleyes_command(item.image, item.labels))}</div>"
+    anchor = f"<div class='small'>named from: {html.escape(ANCHOR_WORDS.get(item.anchor, item.anchor))}</div>" if item.anchor else ""
     return (f"<section class='card {kind}' id='img{index}'>{picture}<div><h2>{html.escape(Path(item.image).name)}</h2>"
-            f"<div class='small path'>{html.escape(str(item.image))}</div><div>{_flag_badges(flags)}</div>{table}{command}</div></section>")
+            f"<div class='small path'>{html.escape(str(item.image))}</div><div>{_flag_badges(flags)}</div>{anchor}{table}{command}</div></section>")
 
 
 def build_page(items: Sequence[QcImage], page: Path, title: str, details: str = "", low_confidence: float = LOW_CONFIDENCE) -> str:
@@ -153,8 +171,9 @@ def build_page(items: Sequence[QcImage], page: Path, title: str, details: str = 
         f"<td>{_lowest_confidence(item)}</td><td>{_flag_badges(flags)}</td></tr>"
         for i, (item, flags) in enumerate(flagged))
     legend = (f"Flags: <b>failed</b>, <b>no disc</b>; <b>gap</b> (a disc missing between found ones); <b>order</b> (a disc not below "
-              f"the one above it, or a step more than {SPACING_FACTOR:g}x or less than 1/{SPACING_FACTOR:g} of the median distance per "
-              f"level: a skipped or an extra disc); <b>low confidence</b> (below {low_confidence:g}). Flagged images come first.")
+              f"the one above it, or a step more than {SPACING_FACTOR:g}x or less than 1/{SPACING_FACTOR:g} of the local median distance per "
+              f"level: a skipped or an extra disc); <b>count</b> (C2 and the sacrum both in view, with another number of discs between "
+              f"them than anatomy has); <b>low confidence</b> (below {low_confidence:g}). Flagged images come first.")
     body = (f"<h1>{html.escape(title)}</h1><div class='meta'>{html.escape(details)}</div>"
             f"<p><b>{len(flagged)}</b> image(s), <b>{n_flagged}</b> flagged.</p><p class='meta'>{legend}</p>"
             f"<table><tr><th>image</th><th>discs</th><th>lowest confidence</th><th>flags</th></tr>{summary_rows}</table>"

@@ -55,8 +55,8 @@ def _bar_chart(errors: dict[int, list[float]]) -> bytes:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 3.2), dpi=100)
     values = list(errors)
+    fig, ax = plt.subplots(figsize=(max(8.0, 0.4 * len(values)), 3.2), dpi=100)  # 24 discs stay readable
     means = [np.mean(errors[v]) for v in values]
     stds = [np.std(errors[v]) for v in values]
     ax.bar(range(len(values)), means, yerr=stds, capsize=3, color="#4c72b0")

@@ -1,0 +1,24 @@
+import numpy as np
+import pytest
+
+from msanet import discs
+from msanet.qc import REGION_COLOURS, draw_discs
+
+
+@pytest.mark.parametrize("values, height_mm", [
+    (range(2, 13), 256),  # the paper's 11 channels on a cervical window
+    (range(2, 26), 900),  # 24 channels down a whole spine
+    (range(21, 26), 300),  # a lumbar scan
+])
+def test_draws_any_vocabulary_with_region_colours(tmp_path, monkeypatch, values, height_mm):
+    import matplotlib.axes
+
+    drawn = []
+    original = matplotlib.axes.Axes.annotate
+    monkeypatch.setattr(matplotlib.axes.Axes, "annotate", lambda self, text, *a, **k: drawn.append((text, k["color"])) or original(self, text, *a, **k))
+    image = np.random.default_rng(0).random((height_mm // 2, 60)).astype(np.float32)
+    values = list(values)
+    points = {v: np.array([10.0 + k * (height_mm // 2 - 20) / len(values), 30.0]) for k, v in enumerate(values)}
+    out = draw_discs(image, points, tmp_path / "qc.png", pixel_mm=2.0, confidences={v: 0.9 for v in values})
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert drawn == [(f"{discs.disc_name(v)} 0.90", REGION_COLOURS[discs.region(v)]) for v in values]
