@@ -18,15 +18,27 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from msanet.synth.anatomy import TISSUES
+from msanet.synth.anatomy import N_CERVICAL_TISSUES, TISSUES
 
 MEANS = {
     #        air   fat   musc  marrow cortex annul nucl  csf   cord  brain  lig   medi
     "T2w": (0.00, 0.72, 0.20, 0.40, 0.05, 0.26, 0.80, 1.00, 0.50, 0.46, 0.06, 0.30),
     "T1w": (0.00, 0.92, 0.36, 0.68, 0.06, 0.36, 0.32, 0.12, 0.60, 0.56, 0.08, 0.45),
 }
-TEXTURE = np.array([0.0, 0.06, 0.08, 0.14, 0.05, 0.06, 0.05, 0.02, 0.03, 0.05, 0.04, 0.12])
-assert all(len(v) == len(TISSUES) for v in MEANS.values())
+# tissues of the thoracic, lumbar and whole-spine scans (2D TSE): nerve roots darker than CSF on T2w;
+# flowing blood (aorta) a flow void on both; heart and liver dark on T2w, intermediate on T1w; lung black;
+# bowel mixed (its loops, gas and mesenteric fat are drawn in the tissue map); urine like CSF; uterus/prostate
+# intermediate. 2D TSE makes fat brighter on T2w than 3D SPACE does (J-coupling), hence TSE_FAT_T2W.
+EXTRA_MEANS = {
+    #        nerve blood heart lung  liver bowel urine visc
+    "T2w": (0.34, 0.05, 0.24, 0.03, 0.20, 0.42, 0.95, 0.42),
+    "T1w": (0.55, 0.07, 0.42, 0.03, 0.52, 0.34, 0.10, 0.36),
+}
+TSE_FAT_T2W = 0.86
+TEXTURE = np.array([0.0, 0.06, 0.08, 0.14, 0.05, 0.06, 0.05, 0.02, 0.03, 0.05, 0.04, 0.12,
+                    0.03, 0.10, 0.10, 0.30, 0.06, 0.45, 0.02, 0.10])
+assert all(len(v) == N_CERVICAL_TISSUES for v in MEANS.values())
+assert all(len(MEANS[c]) + len(EXTRA_MEANS[c]) == len(TISSUES) == len(TEXTURE) for c in MEANS)
 
 
 @dataclass(frozen=True)
@@ -46,16 +58,27 @@ def sample_style(rng: np.random.Generator) -> ScannerStyle:
                         gamma=rng.uniform(0.8, 1.25), ghost_prob=rng.uniform(0.0, 0.2), scale=rng.uniform(600, 1800))
 
 
-def tissue_intensities(rng: np.random.Generator, contrast: str, domain_random: bool, degenerated: bool = False, low_contrast: bool = False) -> np.ndarray:
-    """Intensity of each tissue class for one image."""
+def tissue_intensities(rng: np.random.Generator, contrast: str, domain_random: bool, degenerated: bool = False,
+                       low_contrast: bool = False, trunk: bool = False) -> np.ndarray:
+    """Intensity (0..1) of each of the ``len(TISSUES)`` tissue classes for one image.
+
+    ``trunk=False`` (cervical scans) draws the first 12 classes exactly as it always has and gives the
+    others their means without drawing; ``trunk=True`` (2D TSE scans of the thoracic, lumbar or whole
+    spine) draws all of them, with the brighter TSE fat on T2w.
+    """
+    n = len(TISSUES) if trunk else N_CERVICAL_TISSUES
+    means = np.array(MEANS[contrast] + EXTRA_MEANS[contrast])
+    if trunk and contrast == "T2w":
+        means[1] = TSE_FAT_T2W
     if domain_random:
-        return rng.uniform(0, 1, size=len(TISSUES))
-    values = np.array(MEANS[contrast]) * rng.uniform(0.9, 1.1, size=len(TISSUES))
-    if low_contrast:
-        m = values[1:].mean()
-        values = m + (values - m) * rng.uniform(0.45, 0.65)
-    values[0] = 0.0
-    return np.clip(values, 0, 1)
+        values = rng.uniform(0, 1, size=n)
+    else:
+        values = means[:n] * rng.uniform(0.9, 1.1, size=n)
+        if low_contrast:
+            m = values[1:].mean()
+            values = m + (values - m) * rng.uniform(0.45, 0.65)
+        values[0] = 0.0
+    return np.clip(np.concatenate([values, means[n:]]), 0, 1)
 
 
 def smooth_field(rng: np.random.Generator, shape: tuple[int, ...], sigma_vox: float) -> np.ndarray:
