@@ -36,9 +36,10 @@ TISSUES = ("air", "fat", "muscle", "marrow", "cortex", "annulus", "nucleus", "cs
 N_CERVICAL_TISSUES = 12
 VERTEBRAE = ("C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4", "T5", "T6")  # each followed by a disc
 # left-right half-width (mm) of each tissue at the midline, and what lies beyond it
-HALF_WIDTH = np.array([1e9, 1e9, 1e9, 10.0, 11.0, 10.0, 6.0, 11.0, 6.5, 1e9, 2.5, 1e9,
+# (mediastinum: 25 mm, further than a cervical slab ever reaches, then lung)
+HALF_WIDTH = np.array([1e9, 1e9, 1e9, 10.0, 11.0, 10.0, 6.0, 11.0, 6.5, 1e9, 2.5, 25.0,
                        5.0, 11.0, 45.0, 1e9, 1e9, 1e9, 35.0, 22.0])
-FALLBACK = np.array([AIR, FAT, MUSCLE, MUSCLE, MUSCLE, MUSCLE, ANNULUS, CORTEX, CSF, BRAIN, MUSCLE, MEDIASTINUM,
+FALLBACK = np.array([AIR, FAT, MUSCLE, MUSCLE, MUSCLE, MUSCLE, ANNULUS, CORTEX, CSF, BRAIN, MUSCLE, LUNG,
                      CSF, FAT, LUNG, LUNG, LIVER, BOWEL, FAT, FAT])
 
 
@@ -54,6 +55,9 @@ class Level:
     degenerated: bool = False
     protrusion: float = 0.0
     fused: bool = False
+    half_width: float = 10.0  # body half-width, mm (used by the whole-column scans)
+    body_wedge: float = 0.0  # degrees, + lordotic (anterior taller); whole-column scans only
+    disc_wedge: float = 0.0
 
 
 @dataclass
@@ -173,7 +177,12 @@ def sample_anatomy(rng: np.random.Generator, fov_mm: tuple[float, float, float],
 
 def sd_coordinates(anatomy: Anatomy, yz_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(s, d) of points ``yz_mm`` [..., 2] relative to the posterior body line."""
-    s_samples, points, normals = anatomy.curve()
+    return project_sd(*anatomy.curve(), yz_mm)
+
+
+def project_sd(s_samples: np.ndarray, points: np.ndarray, normals: np.ndarray, yz_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(arc length, signed distance along the normal) of points ``yz_mm`` [..., 2] relative to the sampled
+    line (``s_samples`` [N], ``points`` [N, 2], unit ``normals`` [N, 2]), through each point's nearest sample."""
     tree = cKDTree(points)
     _, idx = tree.query(yz_mm.reshape(-1, 2))
     rel = yz_mm.reshape(-1, 2) - points[idx]
