@@ -127,13 +127,15 @@ def _stations(rng: np.random.Generator, scan: ScanProtocol, y_mm: np.ndarray) ->
     edges = np.concatenate([[0.0], scan.junctions_mm, [scan.fov_mm[1]]])
     gain, noise = np.zeros_like(y_mm), np.zeros_like(y_mm)
     weight = np.zeros_like(y_mm)
+    level, roll_off = 1.0, rng.uniform(0.1, 0.3)  # the same coil fall-off towards every station's ends
     for a, b in zip(edges[:-1], edges[1:]):
         w = np.clip(np.minimum(y_mm - a + 2, b + 2 - y_mm) / 4.0, 0, 1)
         centre, half = (a + b) / 2, (b - a) / 2 + 30
-        falloff = 1 - rng.uniform(0.1, 0.3) * ((y_mm - centre) / half) ** 2
-        gain += w * rng.uniform(0.8, 1.2) * falloff
+        falloff = 1 - roll_off * ((y_mm - centre) / half) ** 2
+        gain += w * level * falloff
         noise += w * rng.uniform(0.85, 1.2)
         weight += w
+        level *= np.exp(rng.choice([-1, 1]) * rng.uniform(0.12, 0.3))  # the next station 12-35 % brighter or darker
     return gain / weight, noise / weight
 
 
