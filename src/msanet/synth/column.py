@@ -262,9 +262,9 @@ def sample_column(rng: np.random.Generator, *, female: bool, height_cm: float, l
     trunk = Trunk(
         chest_front=rng.uniform(115, 160) * scale + 25 * fat, abdomen_front=rng.uniform(85, 150) * scale + 90 * fat,
         pelvis_front=rng.uniform(95, 130) * scale + 50 * fat, back_thorax=rng.uniform(62, 80) * scale + 20 * fat,
-        back_lumbar=rng.uniform(62, 82) * scale + 30 * fat, back_sacrum=rng.uniform(28, 40) * scale + 25 * fat,
+        back_lumbar=rng.uniform(55, 75) * scale + 25 * fat, back_sacrum=rng.uniform(28, 40) * scale + 25 * fat,
         fat_front=6 + 40 * fat, fat_back=4 + 25 * fat, aorta_mm=rng.uniform(19, 27), heart_mm=(rng.uniform(95, 125), rng.uniform(80, 105)),
-        liver_end=rng.uniform(20.0, 22.5), bladder_mm=rng.uniform(18, 42), female=female,
+        liver_end=rng.uniform(19.0, 21.5), bladder_mm=rng.uniform(18, 42), female=female,
     )
     scoliotic = rng.random() < 0.3
     amp = rng.uniform(3, 8) if scoliotic else rng.uniform(0.5, 2.5)

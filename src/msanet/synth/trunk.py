@@ -116,9 +116,9 @@ def _cavities(out: np.ndarray, col: ColumnAnatomy, s: np.ndarray, d: np.ndarray,
     out[sternum] = CORTEX
     out[sternum & (db > front + t.fat_front + 5) & (db < front + t.fat_front + 15)] = MARROW
     abdomen = cavity & (sb >= diaphragm)
-    loops = np.where(field > 2.1, AIR, np.where(field > -1.0, BOWEL, FAT)).astype(np.int8)  # gas, bowel, mesenteric fat
+    loops = np.where(field > 2.1, AIR, np.where(field > -1.3, BOWEL, FAT)).astype(np.int8)  # gas, bowel, mesenteric fat
     out[abdomen] = loops[abdomen]
-    out[abdomen & (sb < pb(t.liver_end) - 45 * (1 - r) ** 2) & (r > 0.2)] = LIVER
+    out[abdomen & (sb < pb(t.liver_end) - 45 * (1 - r) ** 2) & (r > 0.35)] = LIVER
     aorta = (s > pos(11.0)) & (s < pos(23.5)) & (d < spine_front - 1) & (d > spine_front - 1 - 0.75 * t.aorta_mm * np.where(sb < diaphragm, 1.0, 0.8))
     out[aorta & cavity] = BLOOD
     # pelvis, around the lower end of the column
