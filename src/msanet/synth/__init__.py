@@ -1,15 +1,19 @@
-"""Synthetic Spine-Generic-like data sets: ``msanet synth OUT --subjects N --seed S``.
+"""Synthetic spine MRI data sets: ``msanet synth OUT --subjects N --seed S [--scan-type T]``.
 
-Each subject is ONE sampled anatomy (``anatomy.py``) imaged twice, as T1w (1 mm iso, MPRAGE-like)
-and T2w (0.8 mm iso, SPACE-like) on the same world frame, with site-specific scanner styles,
-voxel sizes and storage orientations (``contrast.py``). Written in the Spine Generic BIDS layout::
+Cervical scans (the default; Spine Generic): each subject is ONE sampled anatomy (``anatomy.py``) imaged
+twice, as T1w (1 mm iso, MPRAGE-like) and T2w (0.8 mm iso, SPACE-like) on the same world frame, with
+site-specific scanner styles, voxel sizes and storage orientations (``contrast.py``). Thoracic, lumbar and
+whole-spine scans (``scans.py``) image a whole column (``column.py``, ``morphometry.py``) and its trunk
+(``trunk.py``) with clinical 2D TSE protocols; ``mixed`` draws a type per subject. Written in the Spine
+Generic BIDS layout (``participants.tsv`` also records ``scan_type`` and ``lumbar_count``)::
 
     participants.tsv, participants.json, dataset_description.json, README
     sub-<site>NN/anat/sub-<site>NN_{T1w,T2w}.nii.gz (+ .json sidecars)
     derivatives/labels/sub-<site>NN/anat/sub-<site>NN_{T1w,T2w}_label-discs_dlabel.nii.gz
 
-Files hold a 28 mm left-right slab around the patient's midline (the mid-sagittal region the
-method uses), int16, gzip with a zero timestamp: the same seed gives byte-identical files. Subject
+Cervical files hold a 28 mm left-right slab around the patient's midline (the mid-sagittal region the
+method uses), 2D scans their 9 middle slices; int16, gzip with a zero timestamp: the same seed gives
+byte-identical files. Subject
 i is seeded from (seed, i), so any number of worker processes gives the same data. A run killed
 part-way is continued by running the same command again (finished subjects are kept).
 """
