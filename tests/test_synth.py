@@ -273,7 +273,7 @@ def test_column_morphometry_curves_and_drift_within_published_ranges():
     from msanet.synth.column import sample_column
 
     rng = np.random.default_rng(4)
-    slopes = []
+    slopes, drifts = [], []
     for _ in range(60):
         col = sample_column(rng, female=bool(rng.random() < 0.5), height_cm=float(rng.uniform(150, 195)))
         lumbar = [lv for lv in col.levels if lv.name[0] == "L"]
@@ -290,6 +290,8 @@ def test_column_morphometry_curves_and_drift_within_published_ranges():
         s = np.arange(0.0, col.sacral_spans()[-1][3], 5.0)
         assert np.abs(col.drift.offset_mm(s)).max() <= 8.0 + 1e-9
         slopes.append(col.sacral_slope_deg)
+        drifts.append(col.drift.max_mm)
+    assert 0.15 <= np.mean(np.array(drifts) >= 3) <= 0.5  # scoliotic or obliquely positioned spines, up to 8 mm
     assert 30 <= np.median(slopes) <= 50 and min(slopes) > 15 and max(slopes) < 70  # Vialle et al. 2005: 41 +- 8
 
 
@@ -315,6 +317,7 @@ def test_column_labels_sit_on_the_posterior_disc_tip_of_a_drifting_canal():
     tissue = out["tissue"]["T2w"]
     for i, j, k in np.argwhere(labels > 2):
         assert np.isin(tissue[i, max(j - 3, 0) : j + 4, max(k - 4, 0) : k + 1], [ANNULUS, NUCLEUS]).any()
+    assert len(set(np.argwhere(labels > 0)[:, 0])) >= 2  # this canal drifts: its discs lie in more than one slice
 
 
 def test_same_seed_same_bytes_for_a_lumbar_scan(scan_sets, tmp_path):

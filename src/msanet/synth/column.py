@@ -41,14 +41,14 @@ BODY_SMOOTH_MM = 45.0
 class Trunk:
     """Body outline and organs around the column; distances in mm from the posterior body line (d)."""
 
-    chest_front: float  # skin in front of the sternum (T4-T8), > 0 anteriorly
-    abdomen_front: float  # skin in front of L3
-    pelvis_front: float  # skin over the pubis
-    back_thorax: float  # back skin behind T6
-    back_lumbar: float  # back skin behind L3
-    back_sacrum: float  # skin behind S2
-    fat_front: float  # subcutaneous fat, front
-    fat_back: float
+    chest_front_mm: float  # skin in front of the sternum (T4-T8), > 0 anteriorly
+    abdomen_front_mm: float  # skin in front of L3
+    pelvis_front_mm: float  # skin over the pubis
+    back_thorax_mm: float  # back skin behind T6
+    back_lumbar_mm: float  # back skin behind L3
+    back_sacrum_mm: float  # skin behind S2
+    fat_front_mm: float  # subcutaneous fat, front
+    fat_back_mm: float
     aorta_mm: float  # diameter of the descending aorta
     heart_mm: tuple[float, float]  # heart size (SI, AP)
     liver_end: float  # vertebral position of the left lobe's lower edge (e.g. 20.5 = middle of L1)
@@ -62,7 +62,7 @@ class Drift:
     patient position, and the vertebral axial rotation that goes with the curve (spinous processes
     swing further than the bodies). Never more than ``max_mm`` off the patient's midline over the column."""
 
-    amplitudes: tuple[float, float]
+    amplitudes_mm: tuple[float, float]
     periods_mm: tuple[float, float]
     phases: tuple[float, float]
     oblique: float  # mm of x per mm of s
@@ -71,7 +71,7 @@ class Drift:
 
     def _parts(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s = np.asarray(s, dtype=float)
-        curve = sum(a * np.sin(2 * np.pi * s / p + ph) for a, p, ph in zip(self.amplitudes, self.periods_mm, self.phases))
+        curve = sum(a * np.sin(2 * np.pi * s / p + ph) for a, p, ph in zip(self.amplitudes_mm, self.periods_mm, self.phases))
         return curve, self.oblique * (s - 350.0)
 
     @cached_property
@@ -260,16 +260,16 @@ def sample_column(rng: np.random.Generator, *, female: bool, height_cm: float, l
     pathology = _lumbar_pathology(rng, levels, pathology_rate)
     fat = rng.beta(1.5, 3.5)  # 0 lean .. 1 obese
     trunk = Trunk(
-        chest_front=rng.uniform(115, 160) * scale + 25 * fat, abdomen_front=rng.uniform(85, 150) * scale + 90 * fat,
-        pelvis_front=rng.uniform(95, 130) * scale + 50 * fat, back_thorax=rng.uniform(62, 80) * scale + 20 * fat,
-        back_lumbar=rng.uniform(55, 75) * scale + 25 * fat, back_sacrum=rng.uniform(28, 40) * scale + 25 * fat,
-        fat_front=6 + 40 * fat, fat_back=4 + 25 * fat, aorta_mm=rng.uniform(19, 27), heart_mm=(rng.uniform(95, 125), rng.uniform(80, 105)),
+        chest_front_mm=rng.uniform(115, 160) * scale + 25 * fat, abdomen_front_mm=rng.uniform(85, 150) * scale + 90 * fat,
+        pelvis_front_mm=rng.uniform(95, 130) * scale + 50 * fat, back_thorax_mm=rng.uniform(62, 80) * scale + 20 * fat,
+        back_lumbar_mm=rng.uniform(55, 75) * scale + 25 * fat, back_sacrum_mm=rng.uniform(28, 40) * scale + 25 * fat,
+        fat_front_mm=6 + 40 * fat, fat_back_mm=4 + 25 * fat, aorta_mm=rng.uniform(19, 27), heart_mm=(rng.uniform(95, 125), rng.uniform(80, 105)),
         liver_end=rng.uniform(19.0, 21.5), bladder_mm=rng.uniform(18, 42), female=female,
     )
     scoliotic = rng.random() < 0.3
     amp = rng.uniform(3, 8) if scoliotic else rng.uniform(0.5, 2.5)
     split = rng.uniform(0.3, 0.7)
-    drift = Drift(amplitudes=(amp * split, amp * (1 - split)), periods_mm=(rng.uniform(250, 450), rng.uniform(120, 260)),
+    drift = Drift(amplitudes_mm=(amp * split, amp * (1 - split)), periods_mm=(rng.uniform(250, 450), rng.uniform(120, 260)),
                   phases=tuple(rng.uniform(0, 2 * np.pi, size=2)), oblique=rng.uniform(-0.012, 0.012),
                   rotation_per_mm=rng.uniform(0.01, 0.02), max_mm=amp)
     hemangioma = None
@@ -280,7 +280,7 @@ def sample_column(rng: np.random.Generator, *, female: bool, height_cm: float, l
         levels=levels, dens_height=rng.uniform(13, 16) * scale, dens_depth=rng.uniform(9, 11), lordosis_deg=float(np.clip(cervical, -10, 40)),
         kyphosis_deg=kyphosis, tilt_deg=rng.normal(0, 2.5), scoliosis_mm=0.0, scoliosis_period=1.0, scoliosis_phase=0.0,
         cord_ap=rng.uniform(6.5, 8.5), prevertebral=rng.uniform(3, 7), airway_ap=rng.uniform(12, 20), neck_front=rng.uniform(55, 75),
-        neck_back=rng.uniform(80, 105), fat_back=trunk.fat_back, top_yz=(0.0, 0.0), midline_x=0.0, pathology=pathology,
+        neck_back=rng.uniform(80, 105), fat_back=trunk.fat_back_mm, top_yz=(0.0, 0.0), midline_x=0.0, pathology=pathology,
         sacrum=sacrum, lumbar_count=count, lumbar_lordosis_deg=lordosis, conus_s=0.0, sac_end_s=0.0, trunk=trunk, drift=drift,
         hemangioma=hemangioma,
     )

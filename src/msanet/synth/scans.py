@@ -94,10 +94,10 @@ def sample_scan(rng: np.random.Generator, scan_type: str, col: ColumnAnatomy) ->
         si, pixel = rng.uniform(250, 350), rng.uniform(0.5, 0.8)
         ap = si * rng.uniform(0.85, 1.0)
         anchor_s = (col.disc_mid_s("T12") + col.sacrum_top_s()) / 2  # T12-L1 .. S1
-        anchor_y, back = si * rng.uniform(0.45, 0.56), col.trunk.back_lumbar
+        anchor_y, back = si * rng.uniform(0.45, 0.56), col.trunk.back_lumbar_mm
     elif scan_type == "thoracic":
         si, pixel, ap = rng.uniform(300, 400), rng.uniform(0.6, 0.9), rng.uniform(250, 320)
-        anchor_s, anchor_y, back = col.disc_mid_s("T6"), si * rng.uniform(0.42, 0.55), col.trunk.back_thorax
+        anchor_s, anchor_y, back = col.disc_mid_s("T6"), si * rng.uniform(0.42, 0.55), col.trunk.back_thorax_mm
     elif scan_type == "whole":
         n = 2 if rng.random() < 0.55 else 3
         station, overlap = (rng.uniform(360, 450) if n == 2 else rng.uniform(260, 330)), rng.uniform(30, 60)
@@ -105,7 +105,7 @@ def sample_scan(rng: np.random.Generator, scan_type: str, col: ColumnAnatomy) ->
         step = (si - overlap) / n
         junctions = tuple(float(k * step + overlap / 2 + rng.uniform(-10, 10)) for k in range(1, n))
         pixel, ap = rng.uniform(0.9, 1.3), rng.uniform(260, 340)
-        anchor_s, anchor_y, back = 0.0, rng.uniform(35, 80), col.trunk.back_lumbar
+        anchor_s, anchor_y, back = 0.0, rng.uniform(35, 80), col.trunk.back_lumbar_mm
     else:
         raise ValueError(f"scan_type={scan_type!r}: sample_scan draws thoracic, lumbar or whole")
     pixel_t1 = pixel * rng.uniform(1.0, 1.25)

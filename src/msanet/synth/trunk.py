@@ -64,17 +64,17 @@ def column_tissue_map(col: ColumnAnatomy, s: np.ndarray, d: np.ndarray, sb: np.n
     u = col.warp(s, d)
     t, sacrum = col.trunk, 2 + len(col.levels)
     tail_pos = sacrum + len(col.sacrum)
-    front = np.interp(sb, *_outline(col, {2.0: col.neck_front, 7.5: col.neck_front + 10, 10.0: 0.85 * t.chest_front, 13.0: t.chest_front,
-                                          17.0: 0.95 * t.chest_front, 20.0: (t.chest_front + t.abdomen_front) / 2, 22.0: t.abdomen_front,
-                                          sacrum + 0.0: 0.92 * t.abdomen_front, sacrum + 3.0: t.pelvis_front, tail_pos: 0.9 * t.pelvis_front},
+    front = np.interp(sb, *_outline(col, {2.0: col.neck_front, 7.5: col.neck_front + 10, 10.0: 0.85 * t.chest_front_mm, 13.0: t.chest_front_mm,
+                                          17.0: 0.95 * t.chest_front_mm, 20.0: (t.chest_front_mm + t.abdomen_front_mm) / 2, 22.0: t.abdomen_front_mm,
+                                          sacrum + 0.0: 0.92 * t.abdomen_front_mm, sacrum + 3.0: t.pelvis_front_mm, tail_pos: 0.9 * t.pelvis_front_mm},
                                      -1.0, 1.5))
-    back = np.interp(sb, *_outline(col, {2.0: col.neck_back, 8.0: col.neck_back, 13.0: t.back_thorax, 20.0: (t.back_thorax + t.back_lumbar) / 2,
-                                         22.0: t.back_lumbar, sacrum + 0.0: (t.back_lumbar + t.back_sacrum) / 2, sacrum + 2.0: t.back_sacrum,
-                                         tail_pos: 0.8 * t.back_sacrum}, 1.0, 0.3))
+    back = np.interp(sb, *_outline(col, {2.0: col.neck_back, 8.0: col.neck_back, 13.0: t.back_thorax_mm, 20.0: (t.back_thorax_mm + t.back_lumbar_mm) / 2,
+                                         22.0: t.back_lumbar_mm, sacrum + 0.0: (t.back_lumbar_mm + t.back_sacrum_mm) / 2, sacrum + 2.0: t.back_sacrum_mm,
+                                         tail_pos: 0.8 * t.back_sacrum_mm}, 1.0, 0.3))
     out = np.full(s.shape, AIR, dtype=np.int8)
     inside = (db > front) & (db < back) & (sb < col.body_s(col.sacral_spans()[-1][3]) + 80)
     out[inside] = FAT
-    out[inside & (db > front + t.fat_front) & (db < back - t.fat_back)] = MUSCLE
+    out[inside & (db > front + t.fat_front_mm) & (db < back - t.fat_back_mm)] = MUSCLE
     draw_head(out, s, d, back - col.body_offset(s))
     depth = _level_profile(col, u, "depth", 4.0)
     canal = np.where(u > -40, _level_profile(col, u, "canal", 0.0), 22.0)
@@ -95,7 +95,7 @@ def _cavities(out: np.ndarray, col: ColumnAnatomy, s: np.ndarray, d: np.ndarray,
     def pb(position: float) -> float:
         return float(col.body_s(pos(position)))
 
-    wall = front + t.fat_front + 10.0  # inner surface of the anterior body wall (db)
+    wall = front + t.fat_front_mm + 10.0  # inner surface of the anterior body wall (db)
     spine_front = -(depth + 2.0)  # d
     spine_front_b = col.body_offset(s) + spine_front  # the same line in db (valid near the column)
     airway = (s > -35) & (d < -(depth + col.prevertebral)) & (d > -(depth + col.prevertebral + col.airway_ap))
@@ -112,9 +112,9 @@ def _cavities(out: np.ndarray, col: ColumnAnatomy, s: np.ndarray, d: np.ndarray,
     out[thorax & (((sb - hs) / (heart_si / 2)) ** 2 + ((db - hd) / (heart_ap / 2)) ** 2 < 1)] = HEART
     arch = ((sb - (hs - heart_si / 2)) / 28) ** 2 + ((db - (hd + spine_front_b) / 2) / ((spine_front_b - hd) / 2 + 4)) ** 2
     out[thorax & (sb < hs - heart_si / 2) & (arch < 1) & (arch > (1 - t.aorta_mm / 30) ** 2)] = BLOOD  # aortic arch
-    sternum = (sb > pb(10.0)) & (sb < pb(16.5)) & (db > front + t.fat_front + 4) & (db < front + t.fat_front + 16)
+    sternum = (sb > pb(10.0)) & (sb < pb(16.5)) & (db > front + t.fat_front_mm + 4) & (db < front + t.fat_front_mm + 16)
     out[sternum] = CORTEX
-    out[sternum & (db > front + t.fat_front + 5) & (db < front + t.fat_front + 15)] = MARROW
+    out[sternum & (db > front + t.fat_front_mm + 5) & (db < front + t.fat_front_mm + 15)] = MARROW
     abdomen = cavity & (sb >= diaphragm)
     loops = np.where(field > 2.1, AIR, np.where(field > -1.3, BOWEL, FAT)).astype(np.int8)  # gas, bowel, mesenteric fat
     out[abdomen] = loops[abdomen]
