@@ -137,3 +137,198 @@ def test_cli_refuses_non_empty_folder_and_continues_same_command(tmp_path, capsy
     assert main(["synth", str(fresh), "--subjects", "2", "--seed", "1", "--quiet", "--workers", "1", "--label-naming", "old"]) == 0
     assert (fresh / "sub-balgrist01" / "anat" / "sub-balgrist01_T2w.nii.gz").exists()
     assert (fresh / "sub-amu01" / "anat" / "sub-amu01_T1w.nii.gz").stat().st_mtime_ns == first  # finished subject kept
+
+
+# ---- scan types beyond the cervical Spine Generic protocol ------------------------------------------------
+
+# scan type, field of view head-feet (mm), in-plane T2w pixel (mm), label values that must be there, values that must not
+SCAN_TYPES = [
+    ("thoracic", (300, 400), (0.6, 0.9), set(range(9, 19)), set()),
+    ("lumbar", (250, 350), (0.5, 0.8), set(range(21, 25)), set(range(1, 9))),  # no cervical disc (C1-C2 .. C7-T1)
+    ("whole", (600, 900), (0.9, 1.3), set(range(3, 24)), set()),
+]
+
+
+@pytest.fixture(scope="module")
+def scan_sets(tmp_path_factory):
+    roots = {}
+    for kind, *_ in SCAN_TYPES:
+        roots[kind] = tmp_path_factory.mktemp("synth") / kind
+        generate_dataset(roots[kind], 1, seed=3, workers=1, progress=False, scan_type=kind)
+    return roots
+
+
+@pytest.mark.parametrize("kind,fov_si,pixel,present,absent", SCAN_TYPES)
+def test_scan_type_protocol_field_of_view_and_labels(scan_sets, kind, fov_si, pixel, present, absent):
+    (subject,) = bids.find_subjects(scan_sets[kind], require_labels=True)
+    rows = (scan_sets[kind] / "participants.tsv").read_text().splitlines()
+    assert rows[1].split("\t")[rows[0].split("\t").index("scan_type")] == kind
+    for contrast in ("T1w", "T2w"):
+        sidecar = json.loads(subject.images[contrast].with_name(subject.images[contrast].name.replace(".nii.gz", ".json")).read_text())
+        assert sidecar["MRAcquisitionType"] == "2D" and sidecar["MsanetScanType"] == kind
+        assert sidecar["SliceThickness"] in (3.0, 3.5, 4.0)
+        vol = io.load_image(subject.images[contrast])
+        lr, si, ap = vol.spacing_mm  # canonical (R, I, P)
+        assert sidecar["SliceThickness"] <= lr <= 1.2 * sidecar["SliceThickness"] + 1e-6  # slices 0-20 % apart
+        assert sidecar["SpacingBetweenSlices"] == pytest.approx(lr)
+        assert si == pytest.approx(ap)
+        if contrast == "T2w":
+            assert pixel[0] <= si <= pixel[1]
+        assert fov_si[0] - 2 <= vol.shape[1] * si <= fov_si[1] + 2
+        labels = io.read_disc_labels(subject.labels[contrast], vol)
+        values = sorted(labels)
+        assert present <= set(values) and not (absent & set(values))
+        assert values == list(range(values[0], values[-1] + 1))  # every disc in view, none skipped
+        rows_y = [labels[v][1] for v in values]
+        assert all(a < b for a, b in zip(rows_y, rows_y[1:]))  # strictly head to feet
+    if kind == "whole":
+        assert len(values) >= 20 and sidecar["MsanetStations"] in (2, 3)
+
+
+def test_whole_spine_stations_show_an_intensity_step():
+    from msanet.synth.scans import _stations, render_scan
+
+    protocol = site_protocol(load_sites()[0], 0, seed=0)
+    scan = render_scan(protocol, 0, 0, "whole", female=False, height_cm=180)["scan"]
+    assert len(scan.junctions_mm) in (1, 2) and 600 <= scan.fov_mm[1] <= 900
+    y = np.arange(0.0, scan.fov_mm[1], 1.0)
+    for seed in range(5):
+        gain, noise = _stations(np.random.default_rng(seed), scan, y)
+        for junction in scan.junctions_mm:
+            j = int(junction)
+            assert abs(np.log(gain[j + 4] / gain[j - 4])) > 0.08  # a visible step, not a seamless join
+            assert np.all(np.abs(np.diff(gain[j - 20 : j + 20])) < 0.12)  # blended over a few mm, no single-row jump
+        assert gain.min() > 0.4 and noise.min() > 0.8
+
+
+@pytest.mark.parametrize("count,last_name,last_value,unlabelled", [
+    (4, "L4-S1", 24, []),  # sacralised L5: the lumbosacral disc is the 24th counted, no 25
+    (5, "L5-S1", 25, []),
+    (6, "L5-L6", 25, ["L6-S1"]),  # lumbarised S1: L6-S1 would be 26, outside SCT's 1..25
+])
+def test_transitional_anatomy_labels_count_from_the_top(count, last_name, last_value, unlabelled):
+    from msanet import discs
+    from msanet.synth.column import sample_column
+
+    col = sample_column(np.random.default_rng(1), female=True, height_cm=165, lumbar_count=count)
+    points = col.disc_points_sd()
+    names = col.disc_names()
+    assert max(points) == last_value and names[last_value - 3] == last_name
+    assert [name for name, _ in col.unlabelled_discs()] == unlabelled
+    assert names[-1] == f"L{count}-S1" and len(names) == 18 + count
+    assert all(discs.disc_name(v) == names[v - 3] for v in points if 3 <= v <= 19)  # C and T names are the SCT names
+    s = [points[v][0] for v in sorted(points)]
+    assert all(a < b for a, b in zip(s, s[1:]))
+
+
+def test_six_lumbar_vertebrae_leave_the_lowest_disc_unlabelled_in_the_file():
+    from msanet.synth.scans import render_scan
+
+    protocol = site_protocol(load_sites()[1], 1, seed=2)
+    out = render_scan(protocol, 2, 4, "lumbar", female=False, height_cm=175, lumbar_count=6)
+    col, (_, labels) = out["anatomy"], out["canonical"]["T2w"]
+    assert int(labels.max()) == 25
+    (name, s), = col.unlabelled_discs()
+    y, z = anat.sd_to_yz(col, s, -col.levels[-1].depth / 2)  # the middle of the L6-S1 disc
+    spacing = out["scan"].spacing_mm["T2w"]
+    tissue = out["tissue"]["T2w"]
+    j, k = int(round(y / spacing[1])), int(round(z / spacing[2]))
+    x = int(np.argmax(np.isin(tissue[:, j, k], [ANNULUS, NUCLEUS])))
+    assert name == "L6-S1" and np.isin(tissue[x, j - 2 : j + 3, k], [ANNULUS, NUCLEUS]).any()  # drawn, in view
+
+
+def test_transitional_rate_and_participants_lumbar_count():
+    from msanet.synth import _subject_row
+    from msanet.synth.column import sample_column
+    from msanet.synth.morphometry import draw_lumbar_count
+    from msanet.synth.scans import lumbar_count_of
+
+    rng = np.random.default_rng(0)
+    counts = [draw_lumbar_count(rng) for _ in range(4000)]
+    assert 0.08 <= np.mean([c != 5 for c in counts]) <= 0.12 and {4, 6} <= set(counts)
+    sites = load_sites()
+    for i in range(40):
+        row = _subject_row(i, sites, 9, "mixed")
+        if row["scan_type"] == "cervical":
+            assert row["lumbar_count"] == "n/a"
+        else:  # the count written to participants.tsv is the one the rendered anatomy has
+            col = sample_column(np.random.default_rng([9, i, 101]), female=row["sex"] == "F", height_cm=row["height"])
+            assert row["lumbar_count"] == lumbar_count_of(9, i) == col.lumbar_count
+
+
+def test_mixed_scan_types_at_clinical_proportions():
+    from msanet.synth.scans import MIXED_SHARES, scan_type_of
+
+    kinds = [scan_type_of(0, i, "mixed") for i in range(1000)]
+    for kind, share in MIXED_SHARES.items():
+        assert abs(kinds.count(kind) / 1000 - share) < 0.05
+    assert scan_type_of(0, 7, "lumbar") == "lumbar"
+    with pytest.raises(ValueError, match="'sagittal'"):
+        scan_type_of(0, 0, "sagittal")
+    with pytest.raises(ValueError, match="'neck'"):
+        generate_dataset("/nonexistent", 1, seed=0, scan_type="neck")
+
+
+def test_column_morphometry_curves_and_drift_within_published_ranges():
+    from msanet.synth.column import sample_column
+
+    rng = np.random.default_rng(4)
+    slopes, drifts = [], []
+    for _ in range(60):
+        col = sample_column(rng, female=bool(rng.random() < 0.5), height_cm=float(rng.uniform(150, 195)))
+        lumbar = [lv for lv in col.levels if lv.name[0] == "L"]
+        assert all(19 <= lv.body_height <= 33 and 27 <= lv.depth <= 44 for lv in lumbar)
+        assert all(2 <= lv.disc_height <= 10 for lv in lumbar)
+        wedges = sum(lv.body_wedge + lv.disc_wedge for lv in lumbar)
+        assert wedges == pytest.approx(col.lumbar_lordosis_deg)  # L1 upper to S1 upper endplate
+        anterior = [lv.disc_height + lv.depth * np.tan(np.deg2rad(lv.disc_wedge)) for lv in lumbar]
+        assert anterior[-1] > lumbar[-1].disc_height + 3  # the lumbosacral disc is wedge-shaped
+        thoracic = sum(lv.body_wedge + lv.disc_wedge for lv in col.levels if lv.name[0] == "T")
+        assert thoracic == pytest.approx(-col.kyphosis_deg)
+        assert col.position_s(19.5) <= col.conus_s <= col.position_s(22.05)  # mid T12 .. L2-L3
+        assert col.sacrum_top_s() < col.sac_end_s < col.level_top_s("S4")
+        s = np.arange(0.0, col.sacral_spans()[-1][3], 5.0)
+        assert np.abs(col.drift.offset_mm(s)).max() <= 8.0 + 1e-9
+        slopes.append(col.sacral_slope_deg)
+        drifts.append(col.drift.max_mm)
+    assert 0.15 <= np.mean(np.array(drifts) >= 3) <= 0.5  # scoliotic or obliquely positioned spines, up to 8 mm
+    assert 30 <= np.median(slopes) <= 50 and min(slopes) > 15 and max(slopes) < 70  # Vialle et al. 2005: 41 +- 8
+
+
+def test_thick_slices_average_their_sub_slices():
+    from msanet.synth.contrast import ScannerStyle, render
+
+    tissue = np.zeros((8, 6, 5), dtype=np.int8)  # two 4-sub-slice slices: the first half muscle, half fat
+    tissue[:2], tissue[2:4], tissue[4:] = 2, 1, 2
+    intens = np.zeros(20)
+    intens[1], intens[2] = 0.8, 0.2
+    style = ScannerStyle(noise=0.0, blur_vox=0.0, bias=0.0, gamma=1.0, ghost_prob=0.0, scale=1.0)
+    image = render(tissue, intens, style, np.random.default_rng(0), np.array([4.0, 1.0, 1.0]), np.zeros((6, 5)), x_subsamples=4)
+    assert image.shape == (2, 6, 5)
+    assert np.allclose(image[0], 0.5, atol=0.1) and np.allclose(image[1], 0.2, atol=0.1)  # partial volume
+
+
+def test_column_labels_sit_on_the_posterior_disc_tip_of_a_drifting_canal():
+    from msanet.synth.scans import render_scan
+
+    protocol = site_protocol(load_sites()[2], 2, seed=5)
+    out = render_scan(protocol, 5, 1, "thoracic", female=True, height_cm=168)
+    _, labels = out["canonical"]["T2w"]
+    tissue = out["tissue"]["T2w"]
+    for i, j, k in np.argwhere(labels > 2):
+        assert np.isin(tissue[i, max(j - 3, 0) : j + 4, max(k - 4, 0) : k + 1], [ANNULUS, NUCLEUS]).any()
+    assert len(set(np.argwhere(labels > 0)[:, 0])) >= 2  # this canal drifts: its discs lie in more than one slice
+
+
+def test_same_seed_same_bytes_for_a_lumbar_scan(scan_sets, tmp_path):
+    generate_dataset(tmp_path / "again", 1, seed=3, workers=1, progress=False, scan_type="lumbar")
+    digest = lambda root: {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*.nii.gz"))}  # noqa: E731
+    assert digest(tmp_path / "again") == digest(scan_sets["lumbar"]) and len(digest(scan_sets["lumbar"])) == 4
+
+
+def test_cli_scan_type(tmp_path, capsys):
+    assert main(["synth", str(tmp_path / "w"), "--subjects", "1", "--quiet", "--workers", "1", "--scan-type", "lumbar"]) == 0
+    assert "lumbar 1" in capsys.readouterr().out
+    assert main(["synth", str(tmp_path / "x"), "--subjects", "1", "--quiet", "--scan-type", "neck"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "msanet synth: error: argument --scan-type" in err

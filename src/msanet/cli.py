@@ -174,9 +174,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from msanet.synth import LR_EXTENT_MM, generate_dataset
 
     summary = generate_dataset(args.output, args.subjects, args.seed, domain_random=args.domain_random, n_sites=args.sites,
-                               workers=args.workers, label_naming=args.label_naming, overwrite=args.overwrite, progress=not args.quiet)
-    print(f"wrote {summary['subjects']} subjects x 2 contrasts from {summary['sites']} sites to {summary['root']} "
-          f"({summary['bytes'] / 1e6:.1f} MB; {LR_EXTENT_MM:g} mm left-right slab)")
+                               workers=args.workers, label_naming=args.label_naming, overwrite=args.overwrite, progress=not args.quiet,
+                               scan_type=args.scan_type)
+    kinds = ", ".join(f"{k} {n}" for k, n in summary["scan_types"].items())
+    slab = f"; {LR_EXTENT_MM:g} mm left-right slab" if args.scan_type == "cervical" else ""
+    print(f"wrote {summary['subjects']} subjects x 2 contrasts ({kinds}) from {summary['sites']} sites to {summary['root']} "
+          f"({summary['bytes'] / 1e6:.1f} MB{slab})")
     return 0
 
 
@@ -227,6 +230,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count, at most 4)")
     p.add_argument("--label-naming", choices=["current", "old"], default="current",
                    help="_label-discs_dlabel (current) or _labels-disc-manual (older Spine Generic releases)")
+    p.add_argument("--scan-type", choices=["cervical", "thoracic", "lumbar", "whole", "mixed"], default="cervical",
+                   help="cervical: Spine Generic 3D (default); thoracic, lumbar: clinical 2D TSE, 3-4 mm sagittal slices; "
+                        "whole: 2-3 composed stations, 600-900 mm; mixed: a type per subject at clinical proportions")
     p.add_argument("--overwrite", action="store_true")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=cmd_synth)

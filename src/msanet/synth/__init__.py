@@ -1,15 +1,19 @@
-"""Synthetic Spine-Generic-like data sets: ``msanet synth OUT --subjects N --seed S``.
+"""Synthetic spine MRI data sets: ``msanet synth OUT --subjects N --seed S [--scan-type T]``.
 
-Each subject is ONE sampled anatomy (``anatomy.py``) imaged twice, as T1w (1 mm iso, MPRAGE-like)
-and T2w (0.8 mm iso, SPACE-like) on the same world frame, with site-specific scanner styles,
-voxel sizes and storage orientations (``contrast.py``). Written in the Spine Generic BIDS layout::
+Cervical scans (the default; Spine Generic): each subject is ONE sampled anatomy (``anatomy.py``) imaged
+twice, as T1w (1 mm iso, MPRAGE-like) and T2w (0.8 mm iso, SPACE-like) on the same world frame, with
+site-specific scanner styles, voxel sizes and storage orientations (``contrast.py``). Thoracic, lumbar and
+whole-spine scans (``scans.py``) image a whole column (``column.py``, ``morphometry.py``) and its trunk
+(``trunk.py``) with clinical 2D TSE protocols; ``mixed`` draws a type per subject. Written in the Spine
+Generic BIDS layout (``participants.tsv`` also records ``scan_type`` and ``lumbar_count``)::
 
     participants.tsv, participants.json, dataset_description.json, README
     sub-<site>NN/anat/sub-<site>NN_{T1w,T2w}.nii.gz (+ .json sidecars)
     derivatives/labels/sub-<site>NN/anat/sub-<site>NN_{T1w,T2w}_label-discs_dlabel.nii.gz
 
-Files hold a 28 mm left-right slab around the patient's midline (the mid-sagittal region the
-method uses), int16, gzip with a zero timestamp: the same seed gives byte-identical files. Subject
+Cervical files hold a 28 mm left-right slab around the patient's midline (the mid-sagittal region the
+method uses), 2D scans their 9 middle slices; int16, gzip with a zero timestamp: the same seed gives
+byte-identical files. Subject
 i is seeded from (seed, i), so any number of worker processes gives the same data. A run killed
 part-way is continued by running the same command again (finished subjects are kept).
 """
@@ -17,7 +21,6 @@ part-way is continued by running the same command again (finished subjects are k
 from __future__ import annotations
 
 import csv
-import gzip
 import json
 import multiprocessing
 import os
@@ -25,15 +28,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import nibabel as nib
 import numpy as np
-from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
 from tqdm import tqdm
 
 from msanet.errors import OutputError
 from msanet.fileio import ensure_dir, write_bytes, write_text
 from msanet.synth import anatomy as anat
-from msanet.synth.contrast import ScannerStyle, render, sample_style, smooth_field, tissue_intensities
+from msanet.synth.scans import SCAN_TYPES, lumbar_count_of, render_scan, scan_sidecar, scan_type_of
+from msanet.synth.storage import gz, nifti_pair, place_labels
+from msanet.synth.contrast import ScannerStyle, jitter_style, render, sample_style, smooth_field, tissue_intensities
 
 LR_EXTENT_MM = 28.0
 ORIENTATIONS = ("RPI", "LPI", "RAS", "LAS", "PSR", "ASR", "PIL", "SLA")  # nibabel axis codes ('points to')
@@ -77,16 +80,6 @@ def site_protocol(site: Site, index: int, seed: int) -> SiteProtocol:
     )
 
 
-def _jitter(style: ScannerStyle, rng: np.random.Generator) -> ScannerStyle:
-    return ScannerStyle(noise=style.noise * rng.uniform(0.85, 1.15), blur_vox=style.blur_vox * rng.uniform(0.9, 1.1),
-                        bias=style.bias * rng.uniform(0.8, 1.2), gamma=style.gamma * rng.uniform(0.95, 1.05),
-                        ghost_prob=style.ghost_prob, scale=style.scale * rng.uniform(0.9, 1.1))
-
-
-def _gz(img: nib.Nifti1Image) -> bytes:
-    return gzip.compress(img.to_bytes(), compresslevel=4, mtime=0)
-
-
 def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random: bool = False) -> dict:
     """One subject: {'images': {contrast: (image, labels)}, 'tissue': {contrast: canonical tissue map [X, Y, Z]},
     'canonical': {contrast: (image array, labels array)}, 'anatomy': Anatomy}. Pure function of its arguments."""
@@ -105,24 +98,11 @@ def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random:
         tissue = anat.extrude(anatomy, anat.tissue_map_2d(anatomy, s, d), s, x_mm)  # [X, Y, Z]
         intens = tissue_intensities(crng, contrast, domain_random, degenerated, "low_contrast" in anatomy.pathology)
         texture = smooth_field(crng, shape[1:], sigma_vox=1.2 / spacing[1])
-        image = render(tissue, intens, _jitter(protocol.styles[contrast], crng), crng, spacing, texture)
+        image = render(tissue, intens, jitter_style(protocol.styles[contrast], crng), crng, spacing, texture)
         data = np.clip(np.rint(image), 0, 32767).astype(np.int16)
-        labels = np.zeros(shape, dtype=np.uint8)
-        for value, (sv, dv) in anatomy.disc_points_sd().items():
-            y, z = anat.sd_to_yz(anatomy, sv, dv)
-            ijk = np.rint(np.array([anatomy.midline_x, y, z]) / spacing).astype(int)
-            if np.all(ijk >= 0) and np.all(ijk < shape):
-                labels[tuple(ijk)] = value
-        affine = np.zeros((4, 4))
-        affine[0, 0], affine[2, 1], affine[1, 2], affine[3, 3] = spacing[0], -spacing[1], -spacing[2], 1.0
-        affine[:3, 3] = np.array([-protocol.fov_mm[0] / 2, protocol.fov_mm[2] / 2, protocol.fov_mm[1] / 2]) + world_shift
-        ornt = ornt_transform(io_orientation(affine), axcodes2ornt(tuple(protocol.orientation[contrast])))
-        img = nib.Nifti1Image(data, affine).as_reoriented(ornt)
-        lab = nib.Nifti1Image(labels, affine).as_reoriented(ornt)
-        for i in (img, lab):
-            i.header.set_xyzt_units("mm", "sec")
-            i.header.set_qform(i.affine, code=1)
-            i.header.set_sform(i.affine, code=1)
+        points = {value: np.array([anatomy.midline_x, *anat.sd_to_yz(anatomy, sv, dv)]) for value, (sv, dv) in anatomy.disc_points_sd().items()}
+        labels = place_labels(shape, spacing, points)
+        img, lab = nifti_pair(data, labels, spacing, protocol.fov_mm, world_shift, protocol.orientation[contrast])
         out["images"][contrast] = (img, lab)
         out["tissue"][contrast] = tissue
         out["canonical"][contrast] = (data, labels)
@@ -147,14 +127,27 @@ def subject_paths(root: Path, sid: str, label_naming: str) -> list[Path]:
     return files
 
 
-def _subject_row(i: int, sites: list[Site], seed: int) -> dict:
+def _subject_row(i: int, sites: list[Site], seed: int, scan_type: str) -> dict:
     site = sites[i % len(sites)]
     rng = np.random.default_rng([seed, i, 99])
     sex = "F" if rng.random() < 0.5 else "M"
     height = int(rng.normal(165 if sex == "F" else 178, 7))
-    return {"participant_id": f"sub-{site.institution_id}{i // len(sites) + 1:02d}", "sex": sex, "age": int(rng.uniform(20, 60)),
-            "height": height, "weight": int(rng.normal(62 if sex == "F" else 77, 9)), "institution_id": site.institution_id,
-            "institution": site.institution, "manufacturer": site.manufacturer, "manufacturers_model_name": site.model}
+    row = {"participant_id": f"sub-{site.institution_id}{i // len(sites) + 1:02d}", "sex": sex, "age": int(rng.uniform(20, 60)),
+           "height": height, "weight": int(rng.normal(62 if sex == "F" else 77, 9)), "institution_id": site.institution_id,
+           "institution": site.institution, "manufacturer": site.manufacturer, "manufacturers_model_name": site.model}
+    kind = scan_type_of(seed, i, scan_type)
+    row["scan_type"] = kind
+    row["lumbar_count"] = "n/a" if kind == "cervical" else lumbar_count_of(seed, i)
+    return row
+
+
+PARTICIPANT_COLUMNS = {
+    "scan_type": {"Description": "field of view and protocol of the subject's scans (msanet synth --scan-type)",
+                  "Levels": {"cervical": "Spine Generic 3D T1w/T2w, skull base to ~T5", "thoracic": "2D TSE, 3-4 mm sagittal slices, C-T junction to L1",
+                             "lumbar": "2D TSE, 3-4 mm sagittal slices, ~T11 to the coccyx", "whole": "2D TSE in 2-3 composed stations, 600-900 mm"}},
+    "lumbar_count": {"Description": "number of mobile lumbar vertebrae (4 or 6: lumbosacral transitional anatomy); n/a where the "
+                                    "field of view ends above the lumbar spine (cervical scans)"},
+}
 
 
 def _work(job: tuple) -> str:
@@ -162,38 +155,49 @@ def _work(job: tuple) -> str:
     sid = row["participant_id"]
     if all(p.exists() for p in subject_paths(root, sid, label_naming)):
         return sid  # finished by an earlier (interrupted) run
-    result = render_subject(protocol, seed, i, domain_random)
+    if row["scan_type"] == "cervical":
+        result = render_subject(protocol, seed, i, domain_random)
+        sidecars = {c: _sidecar(protocol, c) for c in result["images"]}
+    else:
+        result = render_scan(protocol, seed, i, row["scan_type"], female=row["sex"] == "F", height_cm=row["height"], domain_random=domain_random)
+        sidecars = {c: scan_sidecar(protocol.site, result["scan"], c) for c in result["images"]}
     for contrast, (img, lab) in result["images"].items():
-        write_text(root / sid / "anat" / f"{sid}_{contrast}.json", json.dumps(_sidecar(protocol, contrast), indent=2) + "\n")
-        write_bytes(root / "derivatives" / "labels" / sid / "anat" / f"{sid}_{contrast}{LABEL_SUFFIX[label_naming]}.nii.gz", _gz(lab))
-        write_bytes(root / sid / "anat" / f"{sid}_{contrast}.nii.gz", _gz(img))  # the image last: its presence marks completion
+        write_text(root / sid / "anat" / f"{sid}_{contrast}.json", json.dumps(sidecars[contrast], indent=2) + "\n")
+        write_bytes(root / "derivatives" / "labels" / sid / "anat" / f"{sid}_{contrast}{LABEL_SUFFIX[label_naming]}.nii.gz", gz(lab))
+        write_bytes(root / sid / "anat" / f"{sid}_{contrast}.nii.gz", gz(img))  # the image last: its presence marks completion
     return sid
 
 
 def generate_dataset(
     out_dir: str | Path, n_subjects: int, seed: int, *, domain_random: bool = False, n_sites: int = 42,
     workers: int | None = None, label_naming: str = "current", overwrite: bool = False, progress: bool = True,
+    scan_type: str = "cervical",
 ) -> dict:
-    """Write a synthetic BIDS data set; returns a summary dict (subjects, sites, bytes)."""
+    """Write a synthetic BIDS data set; returns a summary dict (subjects, sites, bytes, scan_types: {type: count}).
+
+    ``scan_type``: cervical (Spine Generic, the default), thoracic, lumbar, whole, or mixed (scans.py)."""
     if not isinstance(n_subjects, int) or n_subjects < 1:
         raise ValueError(f"subjects={n_subjects!r} must be a positive integer")
+    if scan_type not in SCAN_TYPES + ("mixed",):
+        raise ValueError(f"scan_type={scan_type!r} must be one of {', '.join(SCAN_TYPES)} or mixed")
     sites = load_sites()
     if not 1 <= n_sites <= len(sites):
         raise ValueError(f"sites={n_sites} must be in 1..{len(sites)}")
     if label_naming not in LABEL_SUFFIX:
         raise ValueError(f"label_naming={label_naming!r} must be 'current' or 'old'")
     root = Path(out_dir)
-    params = {"subjects": n_subjects, "seed": seed, "domain_random": domain_random, "sites": n_sites, "label_naming": label_naming}
+    params = {"subjects": n_subjects, "seed": seed, "domain_random": domain_random, "sites": n_sites, "label_naming": label_naming,
+              "scan_type": scan_type}
     state = root / STATE_FILE
     if root.exists() and any(root.iterdir()) and not overwrite:
-        same = state.exists() and json.loads(state.read_text()) == params
+        same = state.exists() and {"scan_type": "cervical", **json.loads(state.read_text())} == params  # older runs were cervical
         if not same:
             raise OutputError(f"{root}: folder is not empty (use --overwrite, or rerun the exact same command to continue it)")
     ensure_dir(root)
     write_text(state, json.dumps(params) + "\n")
     sites = sites[:n_sites]
     protocols = [site_protocol(s, k, seed) for k, s in enumerate(sites)]
-    rows = [_subject_row(i, sites, seed) for i in range(n_subjects)]
+    rows = [_subject_row(i, sites, seed, scan_type) for i in range(n_subjects)]
     jobs = [(root, i, rows[i], protocols[i % n_sites], seed, domain_random, label_naming) for i in range(n_subjects)]
     workers = workers or min(os.cpu_count() or 1, 4)
     bar = tqdm(total=n_subjects, desc="synth", disable=not progress)
@@ -209,14 +213,16 @@ def generate_dataset(
     columns = list(rows[0])
     tsv = "\t".join(columns) + "\n" + "".join("\t".join(str(r[c]) for c in columns) + "\n" for r in rows)
     write_text(root / "participants.tsv", tsv)
-    write_text(root / "participants.json", json.dumps({c: {"Description": c} for c in columns}, indent=2) + "\n")
+    write_text(root / "participants.json", json.dumps({c: PARTICIPANT_COLUMNS.get(c, {"Description": c}) for c in columns}, indent=2) + "\n")
     write_text(root / "dataset_description.json", json.dumps({
         "Name": "msanet synthetic Spine-Generic-like data set", "BIDSVersion": "1.8.0", "DatasetType": "raw",
         "GeneratedBy": [{"Name": "msanet synth", "Description": json.dumps(params)}],
         "License": "CC0 (synthetic); site names from Spine Generic participants.tsv (CC-BY 4.0)"}, indent=2) + "\n")
     write_text(root / "README", "Synthetic spine MRI generated by `msanet synth` " + json.dumps(params) + ". Not real scans.\n")
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
-    return {"root": str(root), "subjects": n_subjects, "sites": n_sites, "bytes": size}
+    kinds = [r["scan_type"] for r in rows]
+    return {"root": str(root), "subjects": n_subjects, "sites": n_sites, "bytes": size,
+            "scan_types": {k: kinds.count(k) for k in SCAN_TYPES if k in kinds}}
 
 
 def read_participants_csv(path: Path) -> list[dict]:  # small helper for tests and benchmarks

@@ -27,13 +27,20 @@ from scipy.spatial import cKDTree
 
 from msanet import discs
 
-# tissue classes
+# tissue classes: the first 12 are those of the cervical (Spine Generic) scans; the rest appear
+# only in thoracic, lumbar and whole-spine scans (column.py, trunk.py)
 AIR, FAT, MUSCLE, MARROW, CORTEX, ANNULUS, NUCLEUS, CSF, CORD, BRAIN, LIGAMENT, MEDIASTINUM = range(12)
-TISSUES = ("air", "fat", "muscle", "marrow", "cortex", "annulus", "nucleus", "csf", "cord", "brain", "ligament", "mediastinum")
+NERVE, BLOOD, HEART, LUNG, LIVER, BOWEL, URINE, VISCERA = range(12, 20)
+TISSUES = ("air", "fat", "muscle", "marrow", "cortex", "annulus", "nucleus", "csf", "cord", "brain", "ligament", "mediastinum",
+           "nerve", "blood", "heart", "lung", "liver", "bowel", "urine", "viscera")
+N_CERVICAL_TISSUES = 12
 VERTEBRAE = ("C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4", "T5", "T6")  # each followed by a disc
 # left-right half-width (mm) of each tissue at the midline, and what lies beyond it
-HALF_WIDTH = np.array([1e9, 1e9, 1e9, 10.0, 11.0, 10.0, 6.0, 11.0, 6.5, 1e9, 2.5, 1e9])
-FALLBACK = np.array([AIR, FAT, MUSCLE, MUSCLE, MUSCLE, MUSCLE, ANNULUS, CORTEX, CSF, BRAIN, MUSCLE, MEDIASTINUM])
+# (mediastinum: 25 mm, further than a cervical slab ever reaches, then lung)
+HALF_WIDTH = np.array([1e9, 1e9, 1e9, 10.0, 11.0, 10.0, 6.0, 11.0, 6.5, 1e9, 2.5, 25.0,
+                       5.0, 11.0, 45.0, 1e9, 1e9, 1e9, 35.0, 22.0])
+FALLBACK = np.array([AIR, FAT, MUSCLE, MUSCLE, MUSCLE, MUSCLE, ANNULUS, CORTEX, CSF, BRAIN, MUSCLE, LUNG,
+                     CSF, FAT, LUNG, LUNG, LIVER, BOWEL, FAT, FAT])
 
 
 @dataclass
@@ -48,6 +55,9 @@ class Level:
     degenerated: bool = False
     protrusion: float = 0.0
     fused: bool = False
+    half_width: float = 10.0  # body half-width, mm (used by the whole-column scans)
+    body_wedge: float = 0.0  # degrees, + lordotic (anterior taller); whole-column scans only
+    disc_wedge: float = 0.0
 
 
 @dataclass
@@ -111,6 +121,24 @@ class Anatomy:
         return out
 
 
+def draw_level(rng: np.random.Generator, name: str, scale: float) -> Level:
+    """One cervical (C2..C7) or thoracic (T1..T12) level from the ranges in the module docstring.
+
+    Four draws in a fixed order (body, disc, depth, canal): the cervical scans depend on it.
+    """
+    if name == "C2":
+        body, disc, depth, canal = rng.uniform(15, 19), rng.uniform(4.0, 6.0), rng.uniform(15, 17.5), rng.uniform(15, 18)
+    elif name.startswith("C"):
+        body, disc, depth, canal = rng.uniform(12.5, 16), rng.uniform(4.0, 6.5), rng.uniform(15, 18), rng.uniform(13, 17)
+    elif name.startswith("T") and 1 <= int(name[1:]) <= 12:
+        t = int(name[1:])
+        body = rng.uniform(14.5, 16.5) + 0.7 * (t - 1)
+        disc, depth, canal = rng.uniform(3.5, 5.5), rng.uniform(16, 19) + 1.5 * (t - 1), rng.uniform(13, 15)
+    else:
+        raise ValueError(f"level {name!r} is not a cervical or thoracic vertebra C2..T12")
+    return Level(name, body * scale, disc * scale, depth * scale, canal)
+
+
 def _next(name: str) -> str:
     order = [f"C{i}" for i in range(1, 8)] + [f"T{i}" for i in range(1, 13)]
     return order[order.index(name) + 1]
@@ -119,17 +147,7 @@ def _next(name: str) -> str:
 def sample_anatomy(rng: np.random.Generator, fov_mm: tuple[float, float, float], pathology_rate: float = 0.25) -> Anatomy:
     """Draw one adult anatomy (ranges in the module docstring) placed inside ``fov_mm`` (x, y, z)."""
     scale = rng.normal(1.0, 0.05)  # body size
-    levels = []
-    for i, name in enumerate(VERTEBRAE):
-        if name == "C2":
-            body, disc, depth, canal = rng.uniform(15, 19), rng.uniform(4.0, 6.0), rng.uniform(15, 17.5), rng.uniform(15, 18)
-        elif name.startswith("C"):
-            body, disc, depth, canal = rng.uniform(12.5, 16), rng.uniform(4.0, 6.5), rng.uniform(15, 18), rng.uniform(13, 17)
-        else:
-            t = int(name[1:])
-            body = rng.uniform(14.5, 16.5) + 0.7 * (t - 1)
-            disc, depth, canal = rng.uniform(3.5, 5.5), rng.uniform(16, 19) + 1.5 * (t - 1), rng.uniform(13, 15)
-        levels.append(Level(name, body * scale, disc * scale, depth * scale, canal))
+    levels = [draw_level(rng, name, scale) for name in VERTEBRAE]
     pathology = []
     if rng.random() < pathology_rate:
         kind = rng.choice(["degenerated", "protrusion", "fused", "low_contrast"], p=[0.4, 0.3, 0.1, 0.2])
@@ -159,7 +177,12 @@ def sample_anatomy(rng: np.random.Generator, fov_mm: tuple[float, float, float],
 
 def sd_coordinates(anatomy: Anatomy, yz_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(s, d) of points ``yz_mm`` [..., 2] relative to the posterior body line."""
-    s_samples, points, normals = anatomy.curve()
+    return project_sd(*anatomy.curve(), yz_mm)
+
+
+def project_sd(s_samples: np.ndarray, points: np.ndarray, normals: np.ndarray, yz_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(arc length, signed distance along the normal) of points ``yz_mm`` [..., 2] relative to the sampled
+    line (``s_samples`` [N], ``points`` [N, 2], unit ``normals`` [N, 2]), through each point's nearest sample."""
     tree = cKDTree(points)
     _, idx = tree.query(yz_mm.reshape(-1, 2))
     rel = yz_mm.reshape(-1, 2) - points[idx]
@@ -189,11 +212,7 @@ def tissue_map_2d(anatomy: Anatomy, s: np.ndarray, d: np.ndarray) -> np.ndarray:
     inside = (d > front) & (d < back)
     out[inside] = FAT
     out[inside & (d > front + 4) & (d < back - anatomy.fat_back)] = MUSCLE
-    head = s < -6
-    out[head & (d > -12) & (d < back - 14)] = BRAIN
-    out[head & (d >= back - 14) & (d < back - 8)] = CORTEX  # occipital bone
-    clivus = (s > -45) & (s < -3) & (d > -24 + 0.2 * (s + 45)) & (d < -9)
-    out[clivus] = MARROW
+    draw_head(out, s, d, back)
     spans = anatomy.level_spans()
     depth_at = np.interp(s, [sp[1] for sp in spans], [sp[0].depth for sp in spans])
     canal_at = np.interp(s, [-40.0, 0.0] + [sp[1] for sp in spans], [22.0, 20.0] + [sp[0].canal for sp in spans])
@@ -207,38 +226,70 @@ def tissue_map_2d(anatomy: Anatomy, s: np.ndarray, d: np.ndarray) -> np.ndarray:
     cord_ap = np.where(s < 0, anatomy.cord_ap + np.clip(-s, 0, 30) * 0.25, anatomy.cord_ap - 1.0 * thorax)
     cord_centre = 1.0 + canal_at * 0.45
     out[(np.abs(d - cord_centre) < cord_ap / 2) & (s > -40) & (d > 0)] = CORD
-    # dens and C1 arches
+    draw_dens_and_c1(out, s, d, anatomy)
+    # vertebral bodies, discs, posterior elements
+    for i, (lv, top, bottom, disc_bottom) in enumerate(spans):
+        slope = 0.35 if lv.name.startswith("C") else 0.9
+        length = 28.0 if lv.name in ("C2", "C7") or lv.name.startswith("T") else 18.0
+        flavum_end = spans[i + 1][1] + 2 if i + 1 < len(spans) else bottom + 6
+        draw_vertebra(out, s, d, lv, top, bottom, disc_bottom, Process(slope, length, top + 2, bottom - 1), flavum_end)
+    out[(d >= 0) & (d < 1.0) & (s > 0) & ((out == CSF) | (out == ANNULUS))] = LIGAMENT  # posterior longitudinal ligament
+    return out
+
+
+def draw_head(out: np.ndarray, s: np.ndarray, d: np.ndarray, back: np.ndarray) -> None:
+    """Brain, occipital bone and clivus above the dens tip (s < 0), in place."""
+    head = s < -6
+    out[head & (d > -12) & (d < back - 14)] = BRAIN
+    out[head & (d >= back - 14) & (d < back - 8)] = CORTEX  # occipital bone
+    clivus = (s > -45) & (s < -3) & (d > -24 + 0.2 * (s + 45)) & (d < -9)
+    out[clivus] = MARROW
+
+
+def draw_dens_and_c1(out: np.ndarray, s: np.ndarray, d: np.ndarray, anatomy: Anatomy) -> None:
+    """The dens of C2 and the anterior and posterior arches of C1, in place."""
     dens = (s >= 0) & (s < anatomy.dens_height) & (d < 0) & (d > -anatomy.dens_depth * np.clip(0.45 + s / 6, 0, 1))
     out[dens] = MARROW
     c1 = (s > 1.5) & (s < 11)
     out[c1 & (d < -anatomy.dens_depth - 2) & (d > -anatomy.dens_depth - 10)] = MARROW  # anterior arch
     out[c1 & (d > 21) & (d < 30)] = MARROW  # posterior arch
-    # vertebral bodies, discs, posterior elements
-    for i, (lv, top, bottom, disc_bottom) in enumerate(spans):
-        body = (s >= top) & (s < bottom + (lv.disc_height if lv.fused else 0)) & (d < 0) & (d > -lv.depth)
-        out[body] = MARROW
-        rim = body & ((s - top < 1.0) | (bottom - s < 1.0) | (d > -1.0) | (d + lv.depth < 1.2))
-        out[rim & ~((s >= bottom) & lv.fused)] = CORTEX
-        if not lv.fused:
-            mid = (bottom + disc_bottom) / 2
-            bulge = lv.protrusion * np.clip(1 - ((s - mid) / (lv.disc_height * 0.5 + 1.5)) ** 2, 0, 1)
-            disc = (s >= bottom) & (s < disc_bottom) & (d > -lv.depth + 0.5) & (d < bulge)
-            out[disc] = ANNULUS
-            if not lv.degenerated:
-                nucleus = ((s - mid) / (0.32 * lv.disc_height)) ** 2 + ((d + lv.depth * 0.52) / (0.3 * lv.depth)) ** 2 < 1
-                out[disc & nucleus] = NUCLEUS
-        # lamina + spinous process: a sloping bar behind the canal
-        slope = 0.35 if lv.name.startswith("C") else 0.9
-        length = 28.0 if lv.name in ("C2", "C7") or lv.name.startswith("T") else 18.0
-        behind = d - lv.canal
-        shifted = s - slope * np.clip(behind, 0, None)
-        process = (behind > 0.5) & (behind < length) & (shifted > top + 2) & (shifted < bottom - 1)
-        out[process] = MARROW
-        out[process & ((shifted - top - 2 < 1.0) | (bottom - 1 - shifted < 1.0) | (length - behind < 1.0))] = CORTEX
-        flavum = (behind > 0) & (behind < 3) & (shifted >= bottom - 1) & (shifted < (spans[i + 1][1] + 2 if i + 1 < len(spans) else bottom + 6))
-        out[flavum & (out == MUSCLE)] = LIGAMENT
-    out[(d >= 0) & (d < 1.0) & (s > 0) & ((out == CSF) | (out == ANNULUS))] = LIGAMENT  # posterior longitudinal ligament
-    return out
+
+
+@dataclass(frozen=True)
+class Process:
+    """Lamina + spinous process of one vertebra: a bar behind the canal, sloping ``slope`` mm of s per mm
+    behind it, ``length_mm`` long (behind the canal), between arc lengths ``top_mm`` and ``bottom_mm``."""
+
+    slope: float
+    length_mm: float
+    top_mm: float
+    bottom_mm: float
+
+
+def draw_vertebra(out: np.ndarray, s: np.ndarray, d: np.ndarray, lv: Level, top: float, bottom: float, disc_bottom: float,
+                  process: Process, flavum_end: float) -> None:
+    """One vertebral body (marrow, cortical rim), the disc below it (annulus, nucleus), its lamina and
+    spinous process and the ligamentum flavum below them, in place. ``s`` may be any arc-length-like
+    coordinate (column.py passes one whose level lines are the tilted endplates)."""
+    body = (s >= top) & (s < bottom + (lv.disc_height if lv.fused else 0)) & (d < 0) & (d > -lv.depth)
+    out[body] = MARROW
+    rim = body & ((s - top < 1.0) | (bottom - s < 1.0) | (d > -1.0) | (d + lv.depth < 1.2))
+    out[rim & ~((s >= bottom) & lv.fused)] = CORTEX
+    if not lv.fused:
+        mid = (bottom + disc_bottom) / 2
+        bulge = lv.protrusion * np.clip(1 - ((s - mid) / (lv.disc_height * 0.5 + 1.5)) ** 2, 0, 1)
+        disc = (s >= bottom) & (s < disc_bottom) & (d > -lv.depth + 0.5) & (d < bulge)
+        out[disc] = ANNULUS
+        if not lv.degenerated:
+            nucleus = ((s - mid) / (0.32 * lv.disc_height)) ** 2 + ((d + lv.depth * 0.52) / (0.3 * lv.depth)) ** 2 < 1
+            out[disc & nucleus] = NUCLEUS
+    behind = d - lv.canal
+    shifted = s - process.slope * np.clip(behind, 0, None)
+    bar = (behind > 0.5) & (behind < process.length_mm) & (shifted > process.top_mm) & (shifted < process.bottom_mm)
+    out[bar] = MARROW
+    out[bar & ((shifted - process.top_mm < 1.0) | (process.bottom_mm - shifted < 1.0) | (process.length_mm - behind < 1.0))] = CORTEX
+    flavum = (behind > 0) & (behind < 3) & (shifted >= process.bottom_mm) & (shifted < flavum_end)
+    out[flavum & (out == MUSCLE)] = LIGAMENT
 
 
 def extrude(anatomy: Anatomy, tissue2d: np.ndarray, s2d: np.ndarray, x_mm: np.ndarray) -> np.ndarray:

@@ -18,15 +18,26 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from msanet.synth.anatomy import TISSUES
+from msanet.synth.anatomy import N_CERVICAL_TISSUES, TISSUES
 
 MEANS = {
     #        air   fat   musc  marrow cortex annul nucl  csf   cord  brain  lig   medi
     "T2w": (0.00, 0.72, 0.20, 0.40, 0.05, 0.26, 0.80, 1.00, 0.50, 0.46, 0.06, 0.30),
     "T1w": (0.00, 0.92, 0.36, 0.68, 0.06, 0.36, 0.32, 0.12, 0.60, 0.56, 0.08, 0.45),
 }
-TEXTURE = np.array([0.0, 0.06, 0.08, 0.14, 0.05, 0.06, 0.05, 0.02, 0.03, 0.05, 0.04, 0.12])
-assert all(len(v) == len(TISSUES) for v in MEANS.values())
+# tissues of the thoracic, lumbar and whole-spine scans (2D TSE): nerve roots darker than CSF on T2w;
+# flowing blood (aorta) a flow void on both; heart and liver dark on T2w, intermediate on T1w; lung black;
+# bowel mixed (its loops, gas and mesenteric fat are drawn in the tissue map); urine like CSF; uterus/prostate
+# intermediate.
+EXTRA_MEANS = {
+    #        nerve blood heart lung  liver bowel urine visc
+    "T2w": (0.34, 0.05, 0.16, 0.03, 0.20, 0.24, 0.95, 0.42),
+    "T1w": (0.55, 0.07, 0.42, 0.03, 0.52, 0.34, 0.10, 0.36),
+}
+TEXTURE = np.array([0.0, 0.06, 0.08, 0.14, 0.05, 0.06, 0.05, 0.02, 0.03, 0.05, 0.04, 0.12,
+                    0.03, 0.10, 0.10, 0.30, 0.06, 0.45, 0.02, 0.10])
+assert all(len(v) == N_CERVICAL_TISSUES for v in MEANS.values())
+assert all(len(MEANS[c]) + len(EXTRA_MEANS[c]) == len(TISSUES) == len(TEXTURE) for c in MEANS)
 
 
 @dataclass(frozen=True)
@@ -46,16 +57,25 @@ def sample_style(rng: np.random.Generator) -> ScannerStyle:
                         gamma=rng.uniform(0.8, 1.25), ghost_prob=rng.uniform(0.0, 0.2), scale=rng.uniform(600, 1800))
 
 
-def tissue_intensities(rng: np.random.Generator, contrast: str, domain_random: bool, degenerated: bool = False, low_contrast: bool = False) -> np.ndarray:
-    """Intensity of each tissue class for one image."""
+def tissue_intensities(rng: np.random.Generator, contrast: str, domain_random: bool, degenerated: bool = False,
+                       low_contrast: bool = False, trunk: bool = False) -> np.ndarray:
+    """Intensity (0..1) of each of the ``len(TISSUES)`` tissue classes for one image.
+
+    ``trunk=False`` (cervical scans) draws the first 12 classes exactly as it always has and gives the
+    others their means without drawing; ``trunk=True`` (2D TSE scans of the thoracic, lumbar or whole
+    spine) draws all of them.
+    """
+    n = len(TISSUES) if trunk else N_CERVICAL_TISSUES
+    means = np.array(MEANS[contrast] + EXTRA_MEANS[contrast])
     if domain_random:
-        return rng.uniform(0, 1, size=len(TISSUES))
-    values = np.array(MEANS[contrast]) * rng.uniform(0.9, 1.1, size=len(TISSUES))
-    if low_contrast:
-        m = values[1:].mean()
-        values = m + (values - m) * rng.uniform(0.45, 0.65)
-    values[0] = 0.0
-    return np.clip(values, 0, 1)
+        values = rng.uniform(0, 1, size=n)
+    else:
+        values = means[:n] * rng.uniform(0.9, 1.1, size=n)
+        if low_contrast:
+            m = values[1:].mean()
+            values = m + (values - m) * rng.uniform(0.45, 0.65)
+        values[0] = 0.0
+    return np.clip(np.concatenate([values, means[n:]]), 0, 1)
 
 
 def smooth_field(rng: np.random.Generator, shape: tuple[int, ...], sigma_vox: float) -> np.ndarray:
@@ -68,27 +88,48 @@ def smooth_field(rng: np.random.Generator, shape: tuple[int, ...], sigma_vox: fl
     return (field - field.mean()) / (field.std() + 1e-8)
 
 
+def jitter_style(style: ScannerStyle, rng: np.random.Generator) -> ScannerStyle:
+    """A subject's scanner style: the site's, each setting jittered a little (five draws)."""
+    return ScannerStyle(noise=style.noise * rng.uniform(0.85, 1.15), blur_vox=style.blur_vox * rng.uniform(0.9, 1.1),
+                        bias=style.bias * rng.uniform(0.8, 1.2), gamma=style.gamma * rng.uniform(0.95, 1.05),
+                        ghost_prob=style.ghost_prob, scale=style.scale * rng.uniform(0.9, 1.1))
+
+
 def render(
-    tissue: np.ndarray, intensities: np.ndarray, style: ScannerStyle, rng: np.random.Generator, spacing_mm: np.ndarray, texture: np.ndarray
+    tissue: np.ndarray, intensities: np.ndarray, style: ScannerStyle, rng: np.random.Generator, spacing_mm: np.ndarray, texture: np.ndarray,
+    x_subsamples: int = 1, gain_y: np.ndarray | None = None, noise_y: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Tissue map [X, Y, Z] -> stored image (uint16-range float) with texture, blur, bias, Rician noise, ghosting.
+    """Tissue map [X * x_subsamples, Y, Z] -> stored image [X, Y, Z] (uint16-range float) with texture, blur,
+    bias, Rician noise, ghosting.
 
     ``texture`` is a smooth field [Y, Z] (marrow trabeculae, muscle fibres) shared across slices.
+    ``x_subsamples`` > 1: each stored slice is the mean of that many consecutive tissue sub-slices (the
+    partial volume of a thick 2D slice). ``gain_y`` and ``noise_y`` [Y]: multiplicative signal gain and
+    noise level along the head-feet axis (the stations of a composed whole-spine scan).
     """
-    img = intensities[tissue].astype(np.float32)  # [X, Y, Z]
+    img = intensities[tissue].astype(np.float32)  # [X * k, Y, Z]
     img *= 1.0 + TEXTURE[tissue].astype(np.float32) * texture[None]
+    if x_subsamples > 1:
+        img = img.reshape(-1, x_subsamples, *img.shape[1:]).mean(axis=1)  # [X, Y, Z]
     sigma = style.blur_vox * np.array([0.6, 1.0, 1.0]) * (0.8 / np.maximum(spacing_mm, 0.4))
     img = ndimage.gaussian_filter(img, sigma=np.maximum(sigma, 0.25))
     y, z = np.meshgrid(np.linspace(-1, 1, img.shape[1]), np.linspace(-1, 1, img.shape[2]), indexing="ij")
     c = rng.normal(0, 1, size=5) * style.bias
     bias = np.exp(c[0] * y + c[1] * z + c[2] * y * z + c[3] * y**2 + c[4] * z**2).astype(np.float32)
     img *= bias[None]
+    if gain_y is not None:
+        img *= gain_y.astype(np.float32)[None, :, None]
     img = np.clip(img, 0, None) ** style.gamma
     if rng.random() < style.ghost_prob:  # motion ghosts: faint copies shifted along the phase-encode (AP) axis
         shift = int(rng.integers(img.shape[2] // 8, img.shape[2] // 3))
         img = img + rng.uniform(0.04, 0.1) * np.roll(img, shift, axis=2) + rng.uniform(0.02, 0.06) * np.roll(img, -shift, axis=2)
     noise = style.noise * rng.uniform(0.8, 1.25)
-    real = img + rng.normal(0, noise, size=img.shape).astype(np.float32)
-    imag = rng.normal(0, noise, size=img.shape).astype(np.float32)
+    if noise_y is not None:
+        noise = noise * noise_y.astype(np.float32)[None, :, None]
+        real = img + rng.standard_normal(size=img.shape, dtype=np.float32) * noise
+        imag = rng.standard_normal(size=img.shape, dtype=np.float32) * noise
+    else:
+        real = img + rng.normal(0, noise, size=img.shape).astype(np.float32)
+        imag = rng.normal(0, noise, size=img.shape).astype(np.float32)
     img = np.sqrt(real * real + imag * imag)  # Rician magnitude
     return img * style.scale
