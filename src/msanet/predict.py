@@ -44,6 +44,7 @@ from msanet.device import resolve_device
 from msanet.errors import ConfigError, DatasetError, InputNotFoundError, MsanetError, PartialFailure
 from msanet.fileio import ensure_dir, remove_stale_temps, write_text
 from msanet.preprocess import PreprocessConfig, SagittalImage, preprocess_whole_scan
+from msanet.windows import windowed_heatmaps
 
 LABEL_SUFFIX = "_label-discs_dlabel.nii.gz"
 SIDECAR_SUFFIX = "_label-discs_dlabel.json"
@@ -169,14 +170,14 @@ def _inside(volume: io.Volume, sag: SagittalImage, row: float, col: float) -> bo
 def predict_volume(volume: io.Volume, ckpt: Checkpoint, threshold: float | None = None) -> Prediction:
     """Run the model on one whole volume and decode its discs (``threshold`` overrides the calibrated one).
 
-    The slab's whole extent goes through the network in one pass (``[1, 1, H, W]``, H and W multiples of
-    ``size_unit``; about 512 x 192 pixels for a 900 mm x 300 mm scan at 2 mm); the heatmaps ``[V, H/4, W/4]``
-    are decoded over the whole scan at once, and detections in the padding are dropped.
+    The slab's whole extent (``[H, W]``, multiples of ``size_unit``; about 512 x 192 pixels for a 900 mm x
+    300 mm scan at 2 mm) goes through the network in training-size windows (``msanet.windows``: half-window
+    overlap, max where they overlap); the heatmaps ``[V, H/4, W/4]`` are decoded over the whole scan at once,
+    and detections in the padding are dropped.
     """
     sag = preprocess_whole_scan(volume, ckpt.preprocess, ckpt.model_config.size_unit)
-    device = next(ckpt.model.parameters()).device
-    image = torch.from_numpy(sag.image)[None, None].to(device)  # [1, 1, H, W]
-    heat = ckpt.model(image).heatmaps[0].float().cpu().numpy()  # [V, H/4, W/4]
+    window = (ckpt.preprocess.height, ckpt.preprocess.width)
+    heat = windowed_heatmaps(ckpt.model, sag.image, window, ckpt.stride)  # [V, H/4, W/4]
     values = discs.channel_values(ckpt.model_config.num_discs)
     t = ckpt.threshold if threshold is None else threshold
     detections = [d for d in decode_heatmaps(heat, values, stride=ckpt.stride, threshold=t) if _inside(volume, sag, d.row, d.col)]
