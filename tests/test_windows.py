@@ -37,7 +37,7 @@ def test_one_window_is_the_plain_forward_pass(model):
 
 def test_overlapping_windows_keep_the_maximum_on_the_whole_grid(model):
     image = np.random.default_rng(1).random((64, 16)).astype(np.float32)
-    heat = windowed_heatmaps(model, image, (32, 16), 4)  # windows every quarter window: rows 0, 8, 16, 24, 32
+    heat = windowed_heatmaps(model, image, (32, 16), 4)  # windows every quarter window height: rows 0, 8, 16, 24, 32
     assert heat.shape == (3, 16, 4)
     expected = np.full_like(heat, -np.inf)
     with torch.no_grad():

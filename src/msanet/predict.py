@@ -171,8 +171,8 @@ def predict_volume(volume: io.Volume, ckpt: Checkpoint, threshold: float | None 
     """Run the model on one whole volume and decode its discs (``threshold`` overrides the calibrated one).
 
     The slab's whole extent (``[H, W]``, multiples of ``size_unit``; about 512 x 192 pixels for a 900 mm x
-    300 mm scan at 2 mm) goes through the network in training-size windows (``msanet.windows``: half-window
-    overlap, max where they overlap); the heatmaps ``[V, H/4, W/4]`` are decoded over the whole scan at once,
+    300 mm scan at 2 mm) goes through the network in training-size windows (``msanet.windows``: overlapping,
+    max where they overlap); the heatmaps ``[V, H/4, W/4]`` are decoded over the whole scan at once,
     and detections in the padding are dropped.
     """
     sag = preprocess_whole_scan(volume, ckpt.preprocess, ckpt.model_config.size_unit)
