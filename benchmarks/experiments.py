@@ -188,7 +188,10 @@ def bundle_default(record: dict) -> None:
         "", "## Test figures (realistic synthetic test split, 52 subjects, label-matched, 2D mm; from benchmarks/results/default.md)", "",
         "| contrast | DTT mean +- std (mm) | FNR | FPR |", "|---|---|---|---|", *rows, "",
         "## Limitations", "",
-        "- **Never trained or validated on a real scan.** Every figure above is measured on synthetic data; accuracy on real MRI is unknown.",
+        "- **Never trained or validated on a real scan.** Every figure above is measured on synthetic data. Its figures on the "
+        "real scans of `../shared/data/real` (detection rate, naming errors, FPR and DTT per scan) are in "
+        "`benchmarks/results/real.md` (`python benchmarks/experiments.py real`): read them before using it on real MRI, and "
+        "check every result.",
         "- Trained on a 2-core CPU budget (low resolution, few updates): far from the paper's accuracy; use it to try the tool, "
         "then train on your own labelled data (`msanet train`).",
         "- Cervical and upper thoracic spine only (C1-C2 .. T4-T5); no lumbar spine; adult anatomy; sagittal T1w/T2w.",
