@@ -56,15 +56,15 @@ def sha256(path: Path) -> str:
 
 def small_png(src: Path, dst: Path, scale: float = 0.75) -> Path:
     """A smaller copy of a QC picture for the docs, written atomically: resized by ``scale`` and stored with a palette
-    of 224 grey levels plus shades of the QC marker colours (so predictions and ground truth keep their colours)."""
+    of 200 grey levels plus shades of the QC marker colours (so predictions and ground truth keep their colours)."""
     from PIL import Image, ImageColor
 
     from msanet.fileio import atomic_path
-    from msanet.qc import DISC_COLOUR, REFERENCE_COLOUR
+    from msanet.qc import REFERENCE_COLOUR, REGION_COLOURS
 
-    greys = [(round(i * 255 / 223),) * 3 for i in range(224)]
+    greys = [(round(i * 255 / 199),) * 3 for i in range(200)]  # + 4 colours x 10 shades = 240 <= 256 palette entries
     shades = [tuple(round(c * f + g * (1 - f)) for c in ImageColor.getrgb(colour))
-              for colour in (DISC_COLOUR, REFERENCE_COLOUR) for f in (1.0, 0.8, 0.6, 0.45, 0.3) for g in (0, 128)]
+              for colour in (*REGION_COLOURS.values(), REFERENCE_COLOUR) for f in (1.0, 0.8, 0.6, 0.45, 0.3) for g in (0, 128)]
     palette = Image.new("P", (1, 1))
     palette.putpalette([v for rgb in greys + shades for v in rgb])
     with Image.open(src) as im:
