@@ -22,3 +22,14 @@ def test_draws_any_vocabulary_with_region_colours(tmp_path, monkeypatch, values,
     out = draw_discs(image, points, tmp_path / "qc.png", pixel_mm=2.0, confidences={v: 0.9 for v in values})
     assert out.read_bytes()[:4] == b"\x89PNG"
     assert drawn == [(f"{discs.disc_name(v)} 0.90", REGION_COLOURS[discs.region(v)]) for v in values]
+
+
+def test_long_titles_wrap_but_keep_their_own_line_breaks(tmp_path, monkeypatch):
+    import matplotlib.axes
+
+    titles = []
+    original = matplotlib.axes.Axes.set_title
+    monkeypatch.setattr(matplotlib.axes.Axes, "set_title", lambda self, text, *a, **k: titles.append(text) or original(self, text, *a, **k))
+    title = "scan_T2w.nii.gz: 0 discs, anchor none (T2w, model msanet-default.safetensors)\nblue circles: ground truth (9)"
+    draw_discs(np.random.default_rng(0).random((64, 200)).astype(np.float32), {}, tmp_path / "qc.png", pixel_mm=2.0, title=title)
+    assert titles[-1].split("\n")[-1] == "blue circles: ground truth (9)"

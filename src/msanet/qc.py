@@ -72,7 +72,8 @@ def draw_discs(
         if confidences is not None and value in confidences:
             label += f" {confidences[value]:.2f}"
         _name_tag(ax, label, (x_mm, y_mm), extent[0] + margin, colour, "left")
-    ax.set_title(textwrap.fill(title, width=int(11 * fig_width)), fontsize=9)  # ~11 characters of 9 pt per inch
+    wrapped = "\n".join(textwrap.fill(line, width=int(11 * fig_width)) for line in title.split("\n"))  # ~11 characters of 9 pt per inch
+    ax.set_title(wrapped, fontsize=9)
     ax.set_xlabel("anterior  <-  mm  ->  posterior", fontsize=8)
     ax.set_ylabel("superior  <-  mm  ->  inferior", fontsize=8)
     ax.tick_params(labelsize=7)
