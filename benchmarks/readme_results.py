@@ -301,8 +301,9 @@ def section_default() -> list[str]:
             cur = {r["contrast"]: r for r in rows if r["definition"] == "2d"}
             text = "; ".join(f"{c} {num(new[c]['dtt_mean_mm'])} mm / FNR {num(new[c]['fnr'], True)} (bundled: "
                              f"{num(cur[c]['dtt_mean_mm'])} mm / {num(cur[c]['fnr'], True)})" for c in sorted(new) if c in cur)
+            older = " That trial used the earlier M-GCA and fusion, so it compares architectures as much as temperatures." if earlier_architecture("default-tau0.5") else ""
             out += [f"Tried: the same recipe with tau 0.5, the best temperature in the sensitivity runs ({source('default-tau0.5.md')}): "
-                    f"{text}. It was not bundled.", ""]
+                    f"{text}. It was not bundled.{older}", ""]
     return out + ["How it does on real MRI: see [Real scans](#real-scans) below.", ""]
 
 
