@@ -2,14 +2,15 @@
 
 ``precision`` is one of ``"fp32"``, ``"bf16"`` or ``"auto"``:
 - ``fp32``: plain float32 everywhere;
-- ``bf16``: the forward pass runs under ``torch.autocast(dtype=torch.bfloat16)`` (convolutions and
-  matrix products in bfloat16, reductions and BatchNorm statistics in float32); the loss is
+- ``bf16``: the forward pass runs under ``torch.autocast(dtype=torch.bfloat16)`` (the operations on
+  torch's autocast list, convolutions and matrix products among them, in bfloat16); the loss is
   always computed in float32 from the outputs cast back (``MSANetOutput.float()``);
 - ``auto``: ``bf16`` where the device computes bfloat16 natively (a CPU with the ``avx512_bf16``
   or ``amx_bf16`` instructions, a CUDA GPU that reports bf16 support), else ``fp32``. Emulated
   bfloat16 (plain AVX-512 or AVX2) is slower than float32, so ``auto`` never picks it.
 
-``benchmarks/results/train_speed.md`` measures the speed and checks the numerics against float32.
+``benchmarks/bench_complexity.py`` (``results/complexity_*.md``) times both settings side by side and
+checks the numerics against float32; ``tests/test_precision.py`` checks them on a tiny model.
 """
 
 from __future__ import annotations
