@@ -291,20 +291,46 @@ def section_targets() -> list[str]:
 def section_default() -> list[str]:
     rows = read_csv("default")
     out = ["### The bundled default model", ""]
+    bundled = read_csv("default-real")
+    if bundled is not None:
+        out += ["Two stages: the synthetic model below (stage 1), then fine-tuned with the six real amu_t2w scans beside the synthetic "
+                "images (stage 2, `python benchmarks/experiments.py default-real`). Stage 2 on the realistic synthetic test split: "
+                f"{source('default-real.md')}; model card: [src/msanet/weights/MODEL_CARD.md](src/msanet/weights/MODEL_CARD.md).", ""]
+        out += metric_table(bundled, ["default-real"]) + ["", "Stage 1, synthetic only:", ""]
     if rows is not None:
         out += [f"Trained on the domain-randomised copy of the benchmark (random tissue intensities), scored on the realistic test "
-                f"split. Source: {source('default.md')}; model card: [src/msanet/weights/MODEL_CARD.md](src/msanet/weights/MODEL_CARD.md).", ""]
+                f"split. Source: {source('default.md')}" + ("." if bundled is not None else
+                "; model card: [src/msanet/weights/MODEL_CARD.md](src/msanet/weights/MODEL_CARD.md)."), ""]
         out += metric_table(rows, ["default"]) + [""]
         tried = read_csv("default-tau0.5")
         if tried is not None:
             new = {r["contrast"]: r for r in tried if r["definition"] == "2d"}
             cur = {r["contrast"]: r for r in rows if r["definition"] == "2d"}
-            text = "; ".join(f"{c} {num(new[c]['dtt_mean_mm'])} mm / FNR {num(new[c]['fnr'], True)} (bundled: "
+            text = "; ".join(f"{c} {num(new[c]['dtt_mean_mm'])} mm / FNR {num(new[c]['fnr'], True)} (stage 1: "
                              f"{num(cur[c]['dtt_mean_mm'])} mm / {num(cur[c]['fnr'], True)})" for c in sorted(new) if c in cur)
             older = " That trial used the earlier M-GCA and fusion, so it compares architectures as much as temperatures." if earlier_architecture("default-tau0.5") else ""
             out += [f"Tried: the same recipe with tau 0.5, the best temperature in the sensitivity runs ({source('default-tau0.5.md')}): "
-                    f"{text}. It was not bundled.{older}", ""]
+                    f"{text}. It was not used.{older}", ""]
     return out + ["How it does on real MRI: see [Real scans](#real-scans) below.", ""]
+
+
+def loso_note(md: list[str]) -> list[str]:
+    """What trained the model, leave-one-subject-out scoring, the synthetic-only model beside it, and the history of models."""
+    out = []
+    if any("leave-one-subject-out" in line for line in md):
+        out += ["The bundled model trained on the six amu_t2w scans, so each of them is scored **leave-one-subject-out**: by the "
+                "model of the same recipe that never saw it (`benchmarks/runs/real-<subject>`, listed in real.md).", ""]
+    synthetic = read_csv("real-synthetic-only")
+    if synthetic is not None:
+        t = {r["set"]: r for r in synthetic if r["level"] == "total"}.get("amu_t2w")
+        if t is not None:
+            out += [f"Beside it, the stage-1 model trained on synthetic data only (it measures the generator's realism): amu_t2w "
+                    f"{t['tp']} / {t['n_gt']} found under the right name ({num(t['detection_rate'], True)}), FPR {num(t['fpr'], True)} "
+                    f"({source('real-synthetic-only.md')}).", ""]
+    if (RESULTS / "real_history.md").exists():
+        out += [f"Every model measured on these scans, and what was tried: {source('real_history.md')}, "
+                f"{source('real_trials.md')}.", ""]
+    return out
 
 
 def section_real() -> list[str]:
@@ -324,6 +350,7 @@ def section_real() -> list[str]:
            "(`sct_testing_data`). `msanet predict`, then `msanet evaluate` (label-matched, 2D mid-sagittal mm, R = 5 mm). Found: within "
            "5 mm under the right name; naming error: within 5 mm only under another name; DTT: to the prediction of the disc's own "
            f"name. The labels' names are exact, their positions good to about +-2 mm. Source: {source('real.md')}.", "",
+           *loso_note(md),
            "| set | scan | discs labelled | found (right name) | detection rate | naming errors | predicted | FPR | DTT mean (mm) |",
            "|---|---|---|---|---|---|---|---|---|"]
     for r in scans + [r for r in totals.values() if n_scans.get(r["set"], 0) > 1]:

@@ -15,6 +15,11 @@ SCT value (``--values 1-25``). This file only formats what ``msanet evaluate`` a
 Intermediate files (predictions, evaluations, the BIDS copy) stay in ``benchmarks/runs/real/<model sha256[:12]>/``.
 With ``--model`` the same result files and pictures are rewritten, naming that model and its sha256: the committed
 ones (and the README) are the bundled model's.
+
+Leave-one-subject-out: a real scan never scores a model that trained on it. The benchmark reads each checkpoint's
+training config (``extra_bids`` minus ``exclude_subjects``); an amu_t2w subject the model trained on is predicted
+instead by the fold model ``--folds DIR/real-<subject>/best.safetensors``, whose own config must leave that subject
+out (checked; the command stops otherwise). The tables say which model scored each scan.
 """
 
 from __future__ import annotations
@@ -70,28 +75,85 @@ def lumbar_bids(work: Path) -> Path:
     return root
 
 
+def trained_on(model: Path, bids_root: Path) -> set[str]:
+    """Subject ids of ``bids_root`` whose scans trained checkpoint ``model`` (from the training config in its JSON)."""
+    meta = json.loads(model.with_suffix(".json").read_text())
+    cfg = meta.get("train_config") or {}
+    root = bids_root.resolve()
+    subjects = {p.name for p in bids_root.glob("sub-*") if p.is_dir()}
+    used = set()
+    if cfg.get("bids") and Path(cfg["bids"]).resolve() == root:
+        used |= subjects  # trained on its split: every subject counts as seen
+    if any(Path(extra).resolve() == root for extra in cfg.get("extra_bids") or []):
+        used |= subjects - set(cfg.get("exclude_subjects") or [])
+    return used
+
+
+def scorers(model: Path, folds: Path | None, bids_root: Path) -> dict[str, Path]:
+    """Which checkpoint scores each subject of ``bids_root``: the model itself, or for a subject it trained on, the
+    fold model that left that subject out. Stops with a one-line message when such a fold is missing or saw the subject."""
+    subjects = sorted(p.name for p in bids_root.glob("sub-*") if p.is_dir())
+    seen = trained_on(model, bids_root)
+    chosen = {}
+    for subject in subjects:
+        if subject not in seen:
+            chosen[subject] = model
+            continue
+        if folds is None:
+            raise SystemExit(f"{model_name(model)} trained on {bids_root.name}/{subject}: give --folds DIR with its leave-one-out models")
+        fold = (folds / f"real-{subject}" / "best.safetensors").resolve()
+        if not fold.is_file():
+            raise SystemExit(f"{fold}: no leave-one-out model for {subject}")
+        if subject in trained_on(fold, bids_root):
+            raise SystemExit(f"{fold}: trained on {subject}, so it cannot score it")
+        chosen[subject] = fold
+    return chosen
+
+
 def predict(inputs: Path, out: Path, model: Path) -> None:
     msanet("predict", str(inputs), "-o", str(out), "--model", str(model), "--qc-gt", "--overwrite", "--quiet")
 
 
-def evaluate_set(name: str, bids_root: Path, work: Path, model: Path) -> dict:
-    """Predict and evaluate one labelled set; returns its summary (with 'images') and evaluation rows."""
+def evaluate_set(name: str, bids_root: Path, work: Path, model: Path, folds: Path | None = None) -> dict:
+    """Predict and evaluate one labelled set (each subject by its scorer, see ``scorers``); returns its summary
+    (with 'images'), evaluation rows and the scorer of each subject."""
     pred, ev = work / name / "pred", work / name / "eval"
-    predict(bids_root, pred, model)
+    chosen = scorers(model, folds, bids_root)
+    if all(m == model for m in chosen.values()):
+        predict(bids_root, pred, model)
+    else:
+        for subject, scorer in chosen.items():
+            for image in sorted((bids_root / subject / "anat").glob(f"{subject}_*.nii.gz")):
+                predict(image, pred / subject / "anat", scorer)
     msanet("evaluate", "--pred", str(pred), "--gt", str(bids_root), "-o", str(ev), "--values", f"{discs.MIN_VALUE}-{discs.MAX_VALUE}",
            "--radius-mm", str(RADIUS_MM))
     with open(ev / "evaluation.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    return {"summary": json.loads((ev / "summary.json").read_text()), "rows": rows, "pred": pred}
+    return {"summary": json.loads((ev / "summary.json").read_text()), "rows": rows, "pred": pred, "scorers": chosen}
+
+
+THRESHOLDS = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7)
+
+
+def threshold_check(bids_root: Path, work: Path, chosen: dict[str, Path]) -> list[dict]:
+    """Every subject predicted by its scorer at threshold 0, then ``msanet evaluate --thresholds``: detection and FPR
+    pooled over the set at each threshold (the rows of its summary.json["thresholds"])."""
+    pred, ev = work / "threshold0" / "pred", work / "threshold0" / "eval"
+    for subject, scorer in chosen.items():
+        for image in sorted((bids_root / subject / "anat").glob(f"{subject}_*.nii.gz")):
+            msanet("predict", str(image), "-o", str(pred / subject / "anat"), "--model", str(scorer), "--threshold", "0", "--overwrite", "--quiet")
+    msanet("evaluate", "--pred", str(pred), "--gt", str(bids_root), "-o", str(ev), "--values", f"{discs.MIN_VALUE}-{discs.MAX_VALUE}",
+           "--radius-mm", str(RADIUS_MM), "--thresholds", ",".join(f"{t:g}" for t in THRESHOLDS))
+    return json.loads((ev / "summary.json").read_text())["thresholds"]
 
 
 def scan_name(subject: str) -> str:
     return "t2_lumbar" if subject == LUMBAR_SUBJECT else subject
 
 
-def picture_path(set_name: str, scan: str) -> Path:
-    """The QC picture of one scan in docs/figures/real/."""
-    return FIGURES / f"{set_name}_{scan}.png"
+def picture_path(set_name: str, scan: str, folder: Path = FIGURES) -> Path:
+    """The QC picture of one scan (in docs/figures/real/ for the committed benchmark)."""
+    return folder / f"{set_name}_{scan}.png"
 
 
 def output_of(pred: Path, subject: str, contrast: str, suffix: str) -> Path:
@@ -116,7 +178,7 @@ def csv_value(x) -> str:
     return "" if x is None else f"{x:.6g}" if isinstance(x, float) else str(x)
 
 
-def run_real(model: Path) -> Path:
+def run_real(model: Path, folds: Path | None = None, results_name: str = "real") -> Path:
     if not REAL.is_dir():
         raise SystemExit(f"{REAL}: no real scans here (the benchmark needs ../shared/data/real beside the checkout)")
     started = time.time()
@@ -125,12 +187,14 @@ def run_real(model: Path) -> Path:
         raise SystemExit(f"{model}: no such checkpoint")
     digest = sha256(model)
     work = ensure_dir(WORK / digest[:12])
-    sets = {"amu_t2w": evaluate_set("amu_t2w", REAL / "amu_t2w", work, model),
+    sets = {"amu_t2w": evaluate_set("amu_t2w", REAL / "amu_t2w", work, model, folds),
             "sct_tutorial_lumbar": evaluate_set("sct_tutorial_lumbar", lumbar_bids(work), work, model)}
+    sweep = threshold_check(REAL / "amu_t2w", work / "amu_t2w", sets["amu_t2w"]["scorers"])
+    scorer_thresholds = {m: json.loads(m.with_suffix(".json").read_text())["threshold"] for m in set(sets["amu_t2w"]["scorers"].values())}
     predict(CROP, work / "sct_testing_data" / "pred", model)
     crop = json.loads((work / "sct_testing_data" / "pred" / "t1w_discs.json").read_text())
 
-    ensure_dir(FIGURES)
+    figures = ensure_dir(FIGURES if results_name == "real" else work / "figures")
     csv_rows, scans = [], []  # scans: (set, scan, figures, per-disc verdicts, predicted discs, threshold, picture)
     for set_name, result in sets.items():
         for image in result["summary"]["images"]:
@@ -138,9 +202,9 @@ def run_real(model: Path) -> Path:
             scan = scan_name(subject)
             verdicts = [disc_verdict(r) for r in result["rows"] if r["subject"] == subject and r["contrast"] == contrast and r["status"] != "fp"]
             predicted = json.loads(output_of(result["pred"], subject, contrast, "_discs.json").read_text())
-            picture = small_png(output_of(result["pred"], subject, contrast, "_qc.png"), picture_path(set_name, scan))
+            picture = small_png(output_of(result["pred"], subject, contrast, "_qc.png"), picture_path(set_name, scan, figures))
             scans.append((set_name, scan, figures_row(image["2d"]), verdicts, predicted["discs"], predicted["threshold"], picture))
-    crop_picture = small_png(work / "sct_testing_data" / "pred" / "t1w_qc.png", picture_path("sct_testing_data", "t1w"))
+    crop_picture = small_png(work / "sct_testing_data" / "pred" / "t1w_qc.png", picture_path("sct_testing_data", "t1w", figures))
     scans.append(("sct_testing_data", "t1w", None, [], crop["discs"], crop["threshold"], crop_picture))
 
     for set_name, scan, figures, verdicts, predicted, _, _ in scans:
@@ -158,20 +222,69 @@ def run_real(model: Path) -> Path:
     writer = csv.DictWriter(buf, CSV_COLUMNS)
     writer.writeheader()
     writer.writerows({k: csv_value(row.get(k)) for k in CSV_COLUMNS} for row in csv_rows)
-    write_text(RESULTS / "real.csv", buf.getvalue())
-    md = RESULTS / "real.md"
-    write_text(md, markdown(scans, totals, model, digest, time.time() - started))
+    write_text(RESULTS / f"{results_name}.csv", buf.getvalue())
+    md = RESULTS / f"{results_name}.md"
+    folds_used = {subject: scorer for result in sets.values() for subject, scorer in result["scorers"].items() if scorer != model}
+    text = markdown(scans, totals, model, digest, time.time() - started, folds, folds_used, results_name)
+    write_text(md, text + "\n" + "\n".join(threshold_markdown(sweep, scorer_thresholds)) + "\n")
+    crop_names = " ".join(d["name"] for d in crop["discs"]) or "none"
+    record_history(results_name, model, digest, folds_used, totals, crop_names)
     return md
+
+
+HISTORY_COLUMNS = ["date", "commit", "results", "model", "sha256", "leave_one_out", "amu_found", "amu_n", "amu_detection_rate", "amu_fpr",
+                   "amu_dtt_mean_mm", "lumbar_found", "t1w_crop_names"]
+
+
+def record_history(name: str, model: Path, digest: str, folds_used: dict, totals: dict, crop_names: str) -> None:
+    """Append this run's headline figures to results/real_history.csv (+ .md): every model ever measured on the real
+    scans, so what helped and what did not stays on record. A re-run of the same model and results name replaces its row."""
+    from datetime import datetime, timezone
+
+    from common import commit
+
+    path = RESULTS / "real_history.csv"
+    rows = []
+    if path.exists():
+        with open(path, newline="") as f:
+            rows = [r for r in csv.DictReader(f) if not (r["sha256"] == digest[:12] and r["results"] == name)]
+    amu, lumbar = totals["amu_t2w"][1], totals["sct_tutorial_lumbar"][1]
+    rows.append({"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"), "commit": commit().split()[0], "results": name,
+                 "model": model_name(model), "sha256": digest[:12], "leave_one_out": "yes" if folds_used else "no", "amu_found": amu["tp"],
+                 "amu_n": amu["n_gt"], "amu_detection_rate": csv_value(amu["detection_rate"]), "amu_fpr": csv_value(amu["fpr"]),
+                 "amu_dtt_mean_mm": csv_value(amu["dtt_mean_mm"]), "lumbar_found": lumbar["tp"], "t1w_crop_names": crop_names})
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, HISTORY_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())
+    lines = ["# Real-scan benchmark: every model measured", "",
+             "One row per `python benchmarks/experiments.py real` run (results file, model, its sha256); amu_t2w figures are "
+             "leave-one-subject-out where the model trained on those scans. What each model is: the model card or the run's "
+             "config.yaml; what was tried and why: `benchmarks/results/real.md` and the session notes.", "",
+             "| date (UTC) | commit | results | model | sha256 | leave-one-out | amu_t2w found (right name) | detection | FPR | DTT (mm) | "
+             "lumbar T9-T10 | T1w crop names |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['date']} | {r['commit']} | {r['results']} | `{r['model']}` | {r['sha256']} | {r['leave_one_out']} | "
+              f"{r['amu_found']} / {r['amu_n']} | {num(r['amu_detection_rate'], True)} | {num(r['amu_fpr'], True)} | "
+              f"{num(r['amu_dtt_mean_mm'])} | {r['lumbar_found']} / 1 | {r['t1w_crop_names']} |" for r in rows]
+    write_text(RESULTS / "real_history.md", "\n".join(lines) + "\n")
 
 
 def model_name(model: Path) -> str:
     return str(model.relative_to(ROOT)) if model.is_relative_to(ROOT) else str(model)
 
 
-def markdown(scans: list, totals: dict, model: Path, digest: str, seconds: float) -> str:
+def markdown(scans: list, totals: dict, model: Path, digest: str, seconds: float, folds: Path | None = None,
+             folds_used: dict[str, Path] | None = None, name: str = "real") -> str:
     command = "python benchmarks/experiments.py real" + ("" if model == DEFAULT_MODEL.resolve() else f" --model {model_name(model)}")
+    command += "" if name == "real" else f" --name {name}"
+    if folds_used:
+        command += f" --folds {model_name(folds.resolve())}"
     lines = [*header("Real scans: the model on the real MRI of ../shared/data/real", command)[:-1],
              f"- model: `{model_name(model)}` (sha256 {digest})",
+             *([f"- **leave-one-subject-out**: this model trained on the amu_t2w scans, so each of them is scored by the model of "
+                f"the same recipe that left that scan out: " + ", ".join(f"{s} by `{model_name(m)}` (sha256 {sha256(m)[:12]})"
+                                                                        for s, m in sorted(folds_used.items()))] if folds_used else []),
              f"- wall time of this command: {seconds:.0f} s",
              f"- scoring: `msanet evaluate`, label-matched, 2D mid-sagittal mm, R = {RADIUS_MM:g} mm, every SCT value (`--values 1-25`). "
              f"**found**: a prediction within R of the label, under any name; **detection rate**: found under the right name "
@@ -198,6 +311,18 @@ def markdown(scans: list, totals: dict, model: Path, digest: str, seconds: float
             lines += [f"Predicted (confidence; calibrated threshold {threshold:.3f}): {guesses}. "
                       f"Picture: [`{picture.relative_to(ROOT)}`](../../{picture.relative_to(ROOT)}).", ""]
     return "\n".join(lines)
+
+
+def threshold_markdown(sweep: list[dict], scorer_thresholds: dict[Path, float]) -> list[str]:
+    calibrated = ", ".join(f"{t:.3f} (`{model_name(m)}`)" for m, t in sorted(scorer_thresholds.items()))
+    lines = ["## Threshold check (amu_t2w)", "",
+             "Is the calibrated confidence threshold right on real scans? Each scan predicted by its scorer with `--threshold 0`, "
+             "then `msanet evaluate --thresholds`: the discs kept at each threshold, pooled over the six scans. Calibrated on the "
+             f"synthetic validation split: {calibrated}.", "",
+             "| threshold | found, right name | detection rate | predicted | FP | FPR | DTT mean (mm) |", "|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['threshold']:.2f} | {r['tp']} / {r['n_gt']} | {num(r['tpr'], True)} | {r['n_pred']} | {r['fp']} | {num(r['fpr'], True)} | "
+              f"{num(r['dtt_mean'])} |" for r in sweep]
+    return lines + [""]
 
 
 def summary_row(set_name: str, scan: str, m: dict) -> str:

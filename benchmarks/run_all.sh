@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Every experiment, in order (about 3 h on 2 CPU cores), then the speed benchmarks, pictures and README results.
+# Every experiment, in order (about 4 h on 2 CPU cores), then the speed benchmarks, pictures and README results.
 # Idempotent: finished runs are skipped, a killed run resumes from its last checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=0  # no busy-waiting threads when other processes share the cores
-for e in data default table1 seeds ablation site sensitivity; do
+for e in data default default-real table1 seeds ablation site sensitivity; do
   "$PY" benchmarks/experiments.py "$e"
 done
-"$PY" benchmarks/experiments.py real
+"$PY" benchmarks/experiments.py real --folds benchmarks/runs
 bash benchmarks/run_speed.sh

@@ -1,4 +1,5 @@
 import numpy as np
+from scipy import ndimage
 import pytest
 
 from msanet.augment import AugmentConfig, affine_matrix, augment
@@ -28,6 +29,25 @@ def test_affine_matrix_by_hand():
     m = affine_matrix(np.pi / 2, 2.0, np.array([1.0, -1.0]), (5, 5))  # centre (2, 2)
     # (row, col) = (2, 3): offset (0, 1) -> rotated (-1, 0) -> scaled (-2, 0) -> + centre + t = (1, 1)
     assert m @ np.array([2.0, 3.0, 1.0]) == pytest.approx([1.0, 1.0, 1.0])
+    # stretch acts on the row (superior-inferior) offset before the rotation: (3, 2) = offset (1, 0) -> (1.5, 0) -> (0, 1.5) -> x2 + (3, 1)
+    s = affine_matrix(np.pi / 2, 2.0, np.array([1.0, -1.0]), (5, 5), stretch=1.5)
+    assert s @ np.array([3.0, 2.0, 1.0]) == pytest.approx([3.0, 4.0, 1.0])
+    assert s @ np.array([2.0, 3.0, 1.0]) == pytest.approx([1.0, 1.0, 1.0])  # columns are not stretched
+
+
+def test_stretch_moves_points_with_the_image():
+    """A stretched image and its points agree: a bright dot lands where its point goes; spacing grows by the stretch."""
+    image = np.zeros((64, 48), dtype=np.float32)
+    image[20, 24] = image[40, 24] = 1.0
+    image = ndimage.gaussian_filter(image, 1.5)
+    image /= image.max()
+    cfg = AugmentConfig(**{**OFF, "p_affine": 1.0, "rotation_deg": 0.0, "scale": (1.0, 1.0),
+                                             "translation_frac": 0.0, "stretch": (1.3, 1.3)})
+    out, pts = augment(image, {3: np.array([20.0, 24.0]), 4: np.array([40.0, 24.0])}, np.random.default_rng(0), cfg)
+    assert pts[4][0] - pts[3][0] == pytest.approx(26.0) and pts[3][1] == pytest.approx(24.0)
+    for p in pts.values():
+        r, c = int(round(p[0])), int(round(p[1]))
+        assert out[r, c] == pytest.approx(out[r - 3 : r + 4, c - 3 : c + 4].max())
 
 
 @pytest.mark.parametrize("seed", range(4))

@@ -209,3 +209,32 @@ def test_default_values_are_those_the_predictions_model_names(tiny_bids, tmp_pat
     assert json.loads((tmp_path / "ev" / "summary.json").read_text())["values"] == list(expected)
     assert main(["evaluate", "--pred", str(tmp_path / "pred"), "--gt", str(tiny_bids), "-o", str(tmp_path / "ev"), "--values", "3-4"]) == 0
     assert json.loads((tmp_path / "ev" / "summary.json").read_text())["values"] == [3, 4]
+
+
+def test_threshold_check_rescores_the_discs_kept_at_each_confidence(tiny_bids, tmp_path, capsys):
+    """Ground truth copied as predictions, each disc given confidence value / 10 in its _discs.json: at threshold t
+    exactly the discs with value / 10 >= t are found (all at 0 mm), none is a false positive."""
+    pred = tmp_path / "pred"
+    _copy_gt_as_predictions(tiny_bids, pred)
+    labels = sorted(pred.rglob("*_label-discs_dlabel.nii.gz"))
+    values = sorted(int(v) for v in np.unique(np.asarray(nib.load(labels[0]).dataobj)) if v)
+    for label in labels:
+        stem = label.name.replace("_label-discs_dlabel.nii.gz", "")
+        discs = [{"value": v, "confidence": v / 10} for v in values]
+        (label.parent / f"{stem}_discs.json").write_text(json.dumps({"discs": discs}))
+    thresholds = (0.0, (values[1] + 0.5) / 10, 1.0)
+    summary = run_evaluate(pred, tiny_bids, thresholds=thresholds)
+    rows = {(r["contrast"], r["threshold"]): r for r in summary["thresholds"]}
+    for contrast in ("T1w", "T2w"):
+        kept = [sum(v / 10 >= t for v in values) for t in thresholds]
+        assert [rows[(contrast, t)]["tp"] for t in thresholds] == [3 * k for k in kept]  # 3 images per contrast
+        assert all(rows[(contrast, t)]["fp"] == 0 and rows[(contrast, t)]["n_gt"] == 3 * len(values) for t in thresholds)
+        assert rows[(contrast, 0.0)]["tp"] == summary["contrasts"][contrast]["2d"]["tp"]
+    with open(pred / "thresholds.csv") as f:
+        assert len(list(csv.DictReader(f))) == 2 * len(thresholds)
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(tiny_bids), "--thresholds", "0.3,0.1"]) == 0
+    assert "T2w at threshold 0.10: found" in capsys.readouterr().out
+    assert main(["evaluate", "--pred", str(pred), "--gt", str(tiny_bids), "--thresholds", "0.3,abc"]) != 0
+    next(pred.rglob("*_discs.json")).unlink()
+    with pytest.raises(Exception, match="no _discs.json with confidences"):
+        run_evaluate(pred, tiny_bids, thresholds=(0.5,))

@@ -263,4 +263,13 @@ def test_any_length_and_vocabulary_end_to_end(tmp_path, capsys, num_discs, heigh
     assert values == sorted(values) and [d["pixel_rc"][0] for d in payload["discs"]] == sorted(d["pixel_rc"][0] for d in payload["discs"])
     expected = anchor_of([Detection(d["value"], *d["pixel_rc"], d["confidence"]) for d in payload["discs"]]).anchor
     assert payload["anchor"] == expected
-    assert f"discs named from: {expected} 1" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"discs named from: {expected} 1" in out
+    # the image's flags are in its JSON and counted in the summary line
+    from msanet.qcpage import QcImage, image_flags
+
+    item = QcImage(image=image, labels=image, picture=image, discs=payload["discs"], anchor=payload["anchor"], anchor_check=payload["anchor_check"])
+    assert payload["low_confidence"] == pytest.approx(min(1.0, 1.5 * payload["threshold"]))
+    assert payload["flags"] == [{"kind": f.kind, "text": f.text} for f in image_flags(item, payload["low_confidence"])]
+    kinds = [f["kind"] for f in payload["flags"]]
+    assert ("flagged for a look: 1 of 1 (" + ", ".join(f"{k} 1" for k in dict.fromkeys(kinds))) in out if kinds else "no image flagged" in out

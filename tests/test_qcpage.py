@@ -115,3 +115,14 @@ def test_card_says_which_anchor_named_the_discs(tmp_path):
     text = build_page(items, tmp_path / "qc" / "index.html", "t")
     assert "named from: C2 (counted down from the neck)" in text and "named from: the sacrum (counted up from L5-S1)" in text
     assert "named from: no anchor in view (the model&#x27;s per-disc channels alone)" in text
+
+
+@pytest.mark.parametrize("threshold, level, flagged", [(0.3, 0.45, ["d4 0.40"]), (0.2, 0.3, []), (0.8, 1.0, ["d3 0.90", "d4 0.40"])])
+def test_low_confidence_level_follows_the_threshold(threshold, level, flagged):
+    """1.5 x the run's threshold, at most 1: a disc at 0.40 is low for a 0.3 threshold, not for 0.2."""
+    from msanet.qcpage import low_confidence_level
+
+    assert low_confidence_level(threshold) == pytest.approx(level)
+    item = QcImage(image=Path("a.nii.gz"), labels=Path("a_l.nii.gz"), picture=Path("a.png"), discs=_discs((3, 10, 0, 0.9), (4, 20, 17, 0.4)))
+    flags = [f.text for f in image_flags(item, low_confidence_level(threshold)) if f.kind == "low confidence"]
+    assert flags == ([", ".join(flagged)] if flagged else [])

@@ -150,3 +150,46 @@ def test_vocabulary_is_a_config_value(bids_root, tmp_path, num_discs):
              "--width", "8", "--depth", "2", "--embed-dim", "8", "--threads", "1", "--quiet", "--num-discs", str(num_discs)]
     assert main(["train", *flags, "--out", str(tmp_path / "cli")]) == 0
     assert load_checkpoint(tmp_path / "cli" / "best.safetensors").model_config.num_discs == num_discs
+
+
+def test_extra_data_sets_train_only_and_leave_subjects_out(bids_root, tmp_path):
+    """extra_bids images go to training only, extra_repeat times each, minus exclude_subjects (leave-one-subject-out)."""
+    from msanet.train import Dist, _datasets
+
+    extra = make_bids(tmp_path / "real", subjects=("sub-r01", "sub-r02", "sub-r03"), contrasts=("T2w",), sites=False)
+    cfg = tiny_train_config(bids_root, tmp_path / "run", tmp_path / "cache", extra_bids=[str(extra)], extra_repeat=3, exclude_subjects=["sub-r02"])
+    (tmp_path / "run").mkdir()
+    train_set, val_set, splits = _datasets(cfg, tmp_path / "run", Dist())
+    extra_ids = [item.subject_id for item in train_set.items if item.subject_id.startswith("sub-r")]
+    assert sorted(extra_ids) == ["sub-r01"] * 3 + ["sub-r03"] * 3
+    assert all(item.contrast == "T2w" for item in train_set.items if item.subject_id.startswith("sub-r"))
+    assert not any(item.subject_id.startswith("sub-r") for item in val_set.items)
+    assert not any(sid.startswith("sub-r") for sid in splits.train + splits.val + splits.test)
+    with pytest.raises(ValueError, match="extra_repeat=0"):
+        tiny_train_config(bids_root, tmp_path / "x", tmp_path / "cache", extra_repeat=0)
+
+
+def test_init_starts_from_a_checkpoint_and_refuses_another_config(bids_root, tmp_path):
+    from msanet.model.msanet import MSANet, MSANetConfig
+    from msanet.train import _load_init
+
+    first = train(tiny_train_config(bids_root, tmp_path / "a", tmp_path / "cache", epochs=1), progress=False)
+    cfg = tiny_train_config(bids_root, tmp_path / "b", tmp_path / "cache", epochs=1, init=str(tmp_path / "a" / "last.safetensors"))
+    model = MSANet(cfg.model)
+    assert state_digest(model) != first["digest"]
+    _load_init(model, cfg)
+    assert state_digest(model) == first["digest"]
+    assert train(cfg, progress=False)["digest"] != first["digest"]  # and training goes on from there
+    wider = tiny_train_config(bids_root, tmp_path / "c", tmp_path / "cache", epochs=1, init=cfg.init,
+                              model=MSANetConfig(width=16, depth=2, embed_dim=8))
+    with pytest.raises(ConfigError, match="model config differs"):
+        train(wider, progress=False)
+
+
+def test_select_last_keeps_the_last_epoch_as_best(bids_root, tmp_path):
+    summary = train(tiny_train_config(bids_root, tmp_path / "run", tmp_path / "cache", epochs=3, select="last"), progress=False)
+    best = load_checkpoint(tmp_path / "run" / "best.safetensors")
+    assert best.meta["epoch"] == 2
+    assert state_digest(best.model) == summary["digest"]
+    with pytest.raises(ValueError, match="select='newest'"):
+        tiny_train_config(bids_root, tmp_path / "x", tmp_path / "cache", select="newest")

@@ -4,8 +4,9 @@ Geometric part (each step drawn with its probability):
 - **affine**: ONE matrix, applied to the image (``scipy.ndimage.affine_transform``, order 1, constant
   0) and to the points with exactly the same mapping: rotation by an angle in
   ``[-rotation_deg, rotation_deg]`` about the image centre ``((H-1)/2, (W-1)/2)``, isotropic scale in
-  ``scale``, translation up to ``translation_frac`` of the image size on each axis. In ``(row, col)``:
-  ``p' = S R (p - centre) + centre + t``.
+  ``scale``, a superior-inferior stretch in ``stretch`` (rows only: longer or shorter necks and disc
+  spacings at the same body depth), translation up to ``translation_frac`` of the image size on each
+  axis. In ``(row, col)``: ``p' = s R diag(k, 1) (p - centre) + centre + t``.
 - **field-of-view crop**: keep a random window of ``crop_keep`` (fraction of each dimension) and zero
   everything outside, like the small crops of real scans.
 - No flips: left-right has no meaning in a sagittal slab, and up-down or anterior-posterior flips
@@ -39,6 +40,7 @@ _PROBABILITIES = ("p_affine", "p_crop", "p_gamma", "p_contrast", "p_bias", "p_bl
 # range field -> (smallest allowed low, low may equal it?, largest allowed high)
 _RANGES = {
     "scale": (0.0, False, math.inf),
+    "stretch": (0.0, False, math.inf),
     "crop_keep": (0.0, False, 1.0),
     "gamma": (0.0, False, math.inf),
     "contrast": (0.0, False, math.inf),
@@ -58,6 +60,7 @@ class AugmentConfig:
     p_affine: float = 0.9
     rotation_deg: float = 10.0
     scale: tuple[float, float] = (0.85, 1.15)
+    stretch: tuple[float, float] = (1.0, 1.0)
     translation_frac: float = 0.08
     p_crop: float = 0.25
     crop_keep: tuple[float, float] = (0.35, 1.0)
@@ -110,11 +113,11 @@ class AugmentConfig:
         return dataclasses.asdict(self)
 
 
-def affine_matrix(angle_rad: float, scale: float, translation: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """3x3 homogeneous matrix acting on ``(row, col, 1)``: ``p' = s R (p - centre) + centre + t``."""
+def affine_matrix(angle_rad: float, scale: float, translation: np.ndarray, shape: tuple[int, int], stretch: float = 1.0) -> np.ndarray:
+    """3x3 homogeneous matrix acting on ``(row, col, 1)``: ``p' = s R diag(stretch, 1) (p - centre) + centre + t``."""
     centre = (np.asarray(shape, dtype=float) - 1) / 2
     cos, sin = math.cos(angle_rad), math.sin(angle_rad)
-    linear = scale * np.array([[cos, -sin], [sin, cos]])
+    linear = scale * np.array([[cos, -sin], [sin, cos]]) @ np.diag([stretch, 1.0])
     out = np.eye(3)
     out[:2, :2] = linear
     out[:2, 2] = centre + np.asarray(translation, dtype=float) - linear @ centre
@@ -155,7 +158,8 @@ def augment(
         angle = math.radians(rng.uniform(-cfg.rotation_deg, cfg.rotation_deg))
         scale = rng.uniform(*cfg.scale)
         t = rng.uniform(-cfg.translation_frac, cfg.translation_frac, size=2) * np.array([h, w])
-        forward = affine_matrix(angle, scale, t, (h, w))
+        stretch = rng.uniform(*cfg.stretch) if cfg.stretch[0] != cfg.stretch[1] else cfg.stretch[0]  # no draw when fixed
+        forward = affine_matrix(angle, scale, t, (h, w), stretch)
         inverse = np.linalg.inv(forward)  # output (row, col, 1) -> input (row, col, 1)
         out = ndimage.affine_transform(out, inverse, order=1, mode="constant", cval=0.0, output=np.float32)
         rows, cols = np.meshgrid(np.arange(h, dtype=float), np.arange(w, dtype=float), indexing="ij")

@@ -82,6 +82,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "lambda_contrastive": args.lambda_contrastive, "threads": args.threads, "cache_dir": args.cache_dir,
         "max_train_items": args.max_train_items, "max_val_items": args.max_val_items, "sigma_mm": args.sigma_mm,
         "workers": args.workers, "precision": args.precision, "device": args.device,
+        "extra_repeat": args.extra_repeat, "init": args.init, "select": args.select,
     }
     base.update({k: v for k, v in flags.items() if v is not None})
     if args.by_site:
@@ -90,6 +91,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         base["augment"] = False
     if args.contrasts:
         base["contrasts"] = args.contrasts
+    if args.extra_bids:
+        base["extra_bids"] = args.extra_bids
+    if args.exclude_subjects:
+        base["exclude_subjects"] = args.exclude_subjects
     for switch in ("mgca", "fusion", "contrastive"):
         if getattr(args, f"no_{switch}"):
             base["model"][switch] = False
@@ -116,8 +121,10 @@ def cmd_predict(args: argparse.Namespace) -> int:
                           max_voxels=args.max_voxels, progress=not args.quiet, threshold=args.threshold, device=args.device,
                           qc_gt=args.qc_gt)
     anchors = ", ".join(f"{name} {n}" for name, n in summary["anchors"].items() if n)
+    kinds = ", ".join(f"{kind} {n}" for kind, n in summary["flags"].items())
     print(f"predicted {len(summary['done'])} image(s), skipped {len(summary['skipped'])} already done -> {args.output}; "
-          f"QC page: {summary['qc_page']}" + (f"; discs named from: {anchors}" if anchors else ""))
+          f"QC page: {summary['qc_page']}" + (f"; discs named from: {anchors}" if anchors else "")
+          + (f"; flagged for a look: {summary['flagged']} of {summary['images']} ({kinds})" if summary["flagged"] else "; no image flagged"))
     return 0
 
 
@@ -136,14 +143,26 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     values = None if args.values is None else tuple(range(args.values[0], args.values[1] + 1))
     summary = run_evaluate(args.pred, args.gt, out_dir=args.output, radius_mm=args.radius_mm, values=values,
-                           subjects=_split_subjects(args.split, args.part) if args.split else None)
+                           subjects=_split_subjects(args.split, args.part) if args.split else None, thresholds=args.thresholds)
     out = args.output or args.pred
     for contrast, spaces in sorted(summary["contrasts"].items()):
         m = spaces["2d"]
         print(f"{contrast}: DTT {m['dtt_mean']:.2f} +- {m['dtt_std']:.2f} mm (2D), FNR {m['fnr']:.3f}, FPR {m['fpr']:.3f}, "
               f"naming errors {m['naming_errors']}")
-    print(f"wrote {out}/evaluation.csv, summary.json, summary.md")
+    for row in summary.get("thresholds", []):
+        print(f"{row['contrast']} at threshold {row['threshold']:.2f}: found {row['tp']} of {row['n_gt']}, FPR {row['fpr']:.3f}")
+    print(f"wrote {out}/evaluation.csv, summary.json, summary.md" + (", thresholds.csv" if args.thresholds else ""))
     return 0
+
+
+def _thresholds(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(sorted({float(x) for x in text.split(",") if x.strip()}))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    if not values or not all(0 <= v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: thresholds must be numbers in [0, 1]")
+    return values
 
 
 def _split_subjects(path: str, part: str) -> list[str]:
@@ -255,6 +274,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", help="split JSON from 'msanet split' (default: made from --seed)")
     p.add_argument("--by-site", action="store_true", help="hold out whole sites for val/test")
     p.add_argument("--contrasts", nargs="+", choices=["T1w", "T2w"])
+    p.add_argument("--extra-bids", nargs="+", help="more labelled BIDS data sets, used for training only (e.g. real scans)")
+    p.add_argument("--extra-repeat", type=int, help="times each extra image is seen per epoch (default 1)")
+    p.add_argument("--exclude-subjects", nargs="+", help="subject ids left out of the extra data sets (leave-one-subject-out)")
+    p.add_argument("--init", help="checkpoint to start from (fine-tuning; same model config)")
+    p.add_argument("--select", choices=["val_loss", "last"], help="best.safetensors: lowest validation loss (default) or the last epoch")
     p.add_argument("--epochs", type=int)
     p.add_argument("--batch-size", type=int)
     p.add_argument("--lr", type=float)
@@ -312,6 +336,8 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "names, as their _discs.json record: 2-12 for 11 channels, 2-25 for 24)")
     p.add_argument("--split", help="split JSON: score only one part of it")
     p.add_argument("--part", default="test", choices=["train", "val", "test"])
+    p.add_argument("--thresholds", type=_thresholds, help="comma-separated confidence thresholds, e.g. 0.1,0.2,0.3: score the "
+                                                          "predictions kept at each (predict with --threshold 0 first)")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("export", help="export a model to ONNX and check it against ONNX Runtime (needs msanet[onnx])")

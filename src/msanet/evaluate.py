@@ -14,6 +14,11 @@ plus the anchors' closest-point variant (native in-plane voxels along the superi
 A missing prediction file counts as an empty prediction. Outputs (atomic): ``evaluation.csv`` (one
 row per subject, contrast and disc), ``summary.json`` (pooled per contrast, and per image) and
 ``summary.md`` (a table per contrast).
+
+Threshold check (``thresholds``): predictions made with ``msanet predict --threshold 0`` record every disc's
+confidence in their ``<stem>_discs.json``; each threshold keeps the discs at or above it and is scored
+again (2D, pooled per contrast), so a data set's own labels show where the model's calibrated threshold
+sits: ``summary.json["thresholds"]`` and ``thresholds.csv``.
 """
 
 from __future__ import annotations
@@ -110,10 +115,22 @@ def predicted_values(pred_dir: Path) -> tuple[int, ...]:
     return tuple(sorted(found)) or discs.channel_values()
 
 
+def prediction_confidences(label_path: Path) -> dict[int, float] | None:
+    """{SCT value: confidence} from the ``<stem>_discs.json`` beside a predicted label file; None when there is none."""
+    json_path = label_path.with_name(label_path.name[: -len(LABEL_SUFFIX)] + "_discs.json")
+    try:
+        payload = json.loads(json_path.read_text(encoding="utf-8"))
+        return {int(d["value"]): float(d["confidence"]) for d in payload["discs"]}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path | None = None, radius_mm: float = 5.0,
-                 values: tuple[int, ...] | None = None, subjects: list[str] | None = None) -> dict:
+                 values: tuple[int, ...] | None = None, subjects: list[str] | None = None,
+                 thresholds: tuple[float, ...] | None = None) -> dict:
     """Evaluate every labelled ground-truth image of ``gt_dir`` (see ``ground_truth``); returns the summary
-    dict (also written to files). ``values``: the SCT values scored; default ``predicted_values(pred_dir)``."""
+    dict (also written to files). ``values``: the SCT values scored; default ``predicted_values(pred_dir)``.
+    ``thresholds``: also score the predictions kept at each confidence threshold (module docstring)."""
     pred_dir, gt_dir = Path(pred_dir), Path(gt_dir)
     if not pred_dir.is_dir():
         raise bids.InputNotFoundError(f"{pred_dir}: no such prediction folder")
@@ -123,6 +140,7 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
     predictions = _index_predictions(pred_dir)
     keep = set(values)
     rows, per_contrast, images = [], {}, []
+    swept: dict[tuple[str, float], list[dict]] = {}  # (contrast, threshold) -> 2D results
     n_missing = 0
     for case in ground_truth(gt_dir):
         if subjects is not None and case.subject_id not in subjects:
@@ -136,6 +154,13 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
         else:
             pred = {v: x for v, x in io.read_disc_labels(pred_path, volume).items() if v in keep} if _has_labels(pred_path) else {}
         result = evaluate_pair(volume, gt, pred, radius_mm)
+        if thresholds:
+            confidence = prediction_confidences(pred_path) if pred_path is not None else {}
+            if confidence is None:
+                raise DatasetError(f"{pred_path}: no _discs.json with confidences beside it (needed for the threshold check)")
+            for t in thresholds:
+                kept = {v: x for v, x in pred.items() if confidence.get(v, 0.0) >= t}
+                swept.setdefault((case.contrast, t), []).append(evaluate_pair(volume, gt, kept, radius_mm)["2d"])
         per_contrast.setdefault(case.contrast, {"2d": [], "3d": [], "closest_point": []})
         for space in ("2d", "3d", "closest_point"):
             per_contrast[case.contrast][space].append(result[space])
@@ -150,6 +175,16 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
         "contrasts": {c: {space: aggregate(results) for space, results in spaces.items()} for c, spaces in per_contrast.items()},
         "images": images,
     }
+    if thresholds:
+        summary["thresholds"] = [{"contrast": c, "threshold": t, **{k: v for k, v in aggregate(results).items() if k not in ("dtts", "per_disc")}}
+                                 for (c, t), results in sorted(swept.items())]
+        buf = _io.StringIO()
+        writer = csv.writer(buf)
+        columns = ["contrast", "threshold", "n_gt", "n_pred", "tp", "fp", "tpr", "fnr", "fpr", "naming_errors", "dtt_mean"]
+        writer.writerow(columns)
+        writer.writerows([[row["contrast"], *(row[k] if isinstance(row[k], int) else _fmt(row[k]) for k in columns[1:])]
+                          for row in summary["thresholds"]])
+        write_text(out_dir / "thresholds.csv", buf.getvalue())
     buf = _io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_COLUMNS)

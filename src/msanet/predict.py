@@ -223,11 +223,15 @@ def write_outputs(job: Job, pred: Prediction, ckpt: Checkpoint, prov: derivative
     label_path, sidecar_path, json_path, csv_path, png_path = outputs_of(job)
     records = disc_records(pred)
     check = pred.anchoring.check
+    low = qcpage.low_confidence_level(prov.threshold)
+    flags = qcpage.image_flags(qcpage.QcImage(image=job.image, labels=label_path, picture=png_path, discs=records, anchor=pred.anchoring.anchor,
+                                              anchor_check=None if check is None else check.to_dict()), low)
     payload = {
         "image": str(job.image), "contrast": job.contrast, "model": str(ckpt.path), "values": list(pred.values),
         "orientation": "".join(pred.volume.original_axcodes), "mid_sagittal_x_canonical": pred.sagittal.centre_x,
         "grid": pred.sagittal.grid_dict(), "threshold": prov.threshold,
         "anchor": pred.anchoring.anchor, "anchor_check": None if check is None else check.to_dict(), "discs": records,
+        "flags": [{"kind": f.kind, "text": f.text} for f in flags], "low_confidence": low,
     }
     write_text(json_path, json.dumps(payload, indent=2) + "\n", overwrite=overwrite)
     buf = _io.StringIO()
@@ -307,10 +311,15 @@ def run_predict(
             tqdm.write(f"msanet: error: {exc}", file=sys.stderr)
     errors = dict(failed)
     page = Path(out_dir) / QC_PAGE
-    qcpage.write_page([_qc_image(job, errors.get(str(job.image))) for job in jobs], page, title=f"msanet QC: {Path(out_dir).resolve().name}",
+    qc_images = [_qc_image(job, errors.get(str(job.image))) for job in jobs]
+    low = qcpage.low_confidence_level(prov.threshold)
+    flag_kinds = [[f.kind for f in qcpage.image_flags(item, low)] for item in qc_images]
+    qcpage.write_page(qc_images, page, title=f"msanet QC: {Path(out_dir).resolve().name}",
                       details=f"msanet {__version__}; model {prov.model_file.name} (SHA-256 {prov.model_sha256[:12]}...); "
-                              f"confidence threshold {prov.threshold:.2f}")
-    summary = {"done": done, "skipped": skipped, "failed": failed, "qc_page": str(page), "anchors": anchors}
+                              f"confidence threshold {prov.threshold:.2f}; low confidence below {low:.2f}", low_confidence=low)
+    summary = {"done": done, "skipped": skipped, "failed": failed, "qc_page": str(page), "anchors": anchors,
+               "flagged": sum(1 for kinds in flag_kinds if kinds), "images": len(jobs),
+               "flags": {kind: sum(kind in kinds for kinds in flag_kinds) for kind in qcpage.FLAG_KINDS if any(kind in k for k in flag_kinds)}}
     if failed:
         raise PartialFailure(f"{len(failed)} of {len(jobs)} inputs failed (listed above); the other {len(jobs) - len(failed)} were processed")
     return summary

@@ -16,7 +16,9 @@ Flags (``image_flags``), in the order they sort the page:
   a skipped or an extra disc, so the names below it may be off;
 - ``count``: C2 and the sacrum are both in view and the number of discs found between them is not the
   one anatomy expects (``msanet.anchor``: a transitional vertebra, or a missed or extra disc);
-- ``low confidence``: a disc whose confidence (heatmap peak, 0..1) is below ``LOW_CONFIDENCE``.
+- ``low confidence``: a disc whose confidence (heatmap peak, 0..1) is below ``low_confidence_level(threshold)``,
+  ``LOW_CONFIDENCE_FACTOR`` times the run's confidence threshold: just above the threshold, where a model's
+  peaks are as often wrong as right (a fixed level flagged every image of models whose peaks sit lower).
 
 Each card also says which anchor named the discs (C2, sacrum or none; ``msanet.anchor``).
 """
@@ -36,7 +38,8 @@ import numpy as np
 from msanet import discs as disc_names
 from msanet.fileio import write_text
 
-LOW_CONFIDENCE = 0.7
+LOW_CONFIDENCE = 0.7  # the level when no threshold is known
+LOW_CONFIDENCE_FACTOR = 1.5
 SPACING_FACTOR = 1.75
 SPACING_WINDOW = 5  # steps: a step is compared with the median of the 5 steps centred on it
 FLAG_KINDS = ("failed", "no disc", "gap", "order", "count", "low confidence")  # most severe first
@@ -66,6 +69,11 @@ class QcImage:
 class Flag:
     kind: str  # one of FLAG_KINDS
     text: str
+
+
+def low_confidence_level(threshold: float) -> float:
+    """Confidence below which a found disc is flagged: ``LOW_CONFIDENCE_FACTOR`` x the threshold, at most 1."""
+    return min(1.0, LOW_CONFIDENCE_FACTOR * threshold)
 
 
 def image_flags(item: QcImage, low_confidence: float = LOW_CONFIDENCE) -> list[Flag]:
@@ -173,7 +181,7 @@ def build_page(items: Sequence[QcImage], page: Path, title: str, details: str = 
     legend = (f"Flags: <b>failed</b>, <b>no disc</b>; <b>gap</b> (a disc missing between found ones); <b>order</b> (a disc not below "
               f"the one above it, or a step more than {SPACING_FACTOR:g}x or less than 1/{SPACING_FACTOR:g} of the local median distance per "
               f"level: a skipped or an extra disc); <b>count</b> (C2 and the sacrum both in view, with another number of discs between "
-              f"them than anatomy has); <b>low confidence</b> (below {low_confidence:g}). Flagged images come first.")
+              f"them than anatomy has); <b>low confidence</b> (below {low_confidence:.2f}). Flagged images come first.")
     body = (f"<h1>{html.escape(title)}</h1><div class='meta'>{html.escape(details)}</div>"
             f"<p><b>{len(flagged)}</b> image(s), <b>{n_flagged}</b> flagged.</p><p class='meta'>{legend}</p>"
             f"<table><tr><th>image</th><th>discs</th><th>lowest confidence</th><th>flags</th></tr>{summary_rows}</table>"

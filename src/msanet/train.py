@@ -10,7 +10,8 @@ Run folder::
     split.json           the subject split used
     last.safetensors/.json   weights at the end of the latest finished epoch
     last.state.pt            the same weights + optimizer + RNG state, one atomic file (for --resume)
-    best.safetensors/.json                  lowest validation loss so far (threshold calibrated)
+    best.safetensors/.json                  lowest validation loss so far, or the last epoch with select: last
+                                            (threshold calibrated)
     log.csv, curves.png                     losses and validation metrics per epoch
 
 Determinism: the shuffle order, augmentation and contrastive pixel sampling are all seeded from
@@ -65,6 +66,12 @@ class TrainConfig:
     Optimiser: Adam (default) or RMSprop, lr 2.5e-4 (the paper's anchors), cosine decay to
     ``lr * min_lr_ratio`` over ``epochs``, batch 16. Loss = MSE over all heatmap outputs +
     ``lambda_contrastive`` * prototype contrastive loss (when ``model.contrastive``).
+    Extra data: ``extra_bids`` are labelled data sets (real scans, another synthetic set) whose images
+    all go to training, ``extra_repeat`` times each per epoch, except the subjects in
+    ``exclude_subjects`` (so a held-out real scan never trains the model that scores it); the split,
+    validation and threshold calibration use ``bids`` alone. ``init`` starts from a checkpoint's weights;
+    ``select: last`` makes ``best.safetensors`` the last epoch's weights (when the validation set does not
+    measure what the run is for, e.g. real scans added to synthetic training).
     Speed: ``precision`` (``msanet.precision``: auto = bfloat16 autocast where the hardware has it
     natively) and ``channels_last`` (NHWC memory layout, faster convolutions on CPU); neither
     changes the model or the checkpoint.
@@ -97,6 +104,11 @@ class TrainConfig:
     workers: int = 0
     precision: str = "auto"
     channels_last: bool = True
+    extra_bids: list[str] = field(default_factory=list)  # more labelled data sets, training only (e.g. real scans)
+    extra_repeat: int = 1  # each extra image is seen this many times per epoch
+    exclude_subjects: list[str] = field(default_factory=list)  # subject ids left out of the extra sets (leave-one-out)
+    init: str | None = None  # checkpoint whose weights start the run (fine-tuning); its model config must match
+    select: str = "val_loss"  # best.safetensors: lowest validation loss ('val_loss') or the last epoch ('last')
     model: MSANetConfig = field(default_factory=MSANetConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)
@@ -110,6 +122,10 @@ class TrainConfig:
             raise ValueError(f"optimizer={self.optimizer!r} must be 'adam' or 'rmsprop'")
         if not self.lr > 0:
             raise ValueError(f"lr={self.lr} must be > 0")
+        if self.select not in ("val_loss", "last"):
+            raise ValueError(f"select={self.select!r} must be 'val_loss' or 'last'")
+        if self.extra_repeat < 1:
+            raise ValueError(f"extra_repeat={self.extra_repeat} must be >= 1")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision={self.precision!r} must be one of {', '.join(PRECISIONS)}")
         if self.device not in DEVICES:
@@ -265,6 +281,10 @@ def _datasets(cfg: TrainConfig, run_dir: Path, d: Dist) -> tuple[DiscDataset, Di
         splits.save(split_path)
     train_items = items_from_subjects(subjects, splits.train, cfg.contrasts)[: cfg.max_train_items]
     val_items = items_from_subjects(subjects, splits.val, cfg.contrasts)[: cfg.max_val_items]
+    excluded = set(cfg.exclude_subjects)
+    for extra in cfg.extra_bids:
+        extra_subjects = [s for s in bids.find_subjects(extra, contrasts=tuple(cfg.contrasts), require_labels=True) if s.subject_id not in excluded]
+        train_items += items_from_subjects(extra_subjects, None, cfg.contrasts) * cfg.extra_repeat
     if not train_items:
         raise DatasetError(f"{cfg.bids}: no labelled training images in the split")
     cache = cfg.cache_dir or os.environ.get("MSANET_CACHE") or str(Path.home() / ".cache" / "msanet" / "preprocessed")
@@ -351,6 +371,18 @@ def _append_log(path: Path, row: dict) -> None:
     write_text(path, buf.getvalue())
 
 
+def _load_init(model: MSANet, cfg: TrainConfig) -> None:
+    """Start from the weights of checkpoint ``cfg.init``; its model and preprocessing must match the run's."""
+    from msanet.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(cfg.init)
+    if ckpt.model_config != cfg.model:
+        raise ConfigError(f"{cfg.init}: its model config differs from this run's ({ckpt.model_config} vs {cfg.model})")
+    if ckpt.preprocess != cfg.preprocess:
+        raise ConfigError(f"{cfg.init}: its preprocessing differs from this run's ({ckpt.preprocess} vs {cfg.preprocess})")
+    model.load_state_dict(ckpt.model.state_dict())
+
+
 def _save_state(run_dir: Path, name: str, model, cfg: TrainConfig, optimizer, epoch: int, step: int, best: float, threshold: float, extra: dict) -> None:
     raw = model.module if isinstance(model, DistributedDataParallel) else model
     meta = {"epoch": epoch, "step": step, "best_val_loss": best, "train_config": cfg.to_dict(), **extra}
@@ -388,6 +420,8 @@ def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest:
     memory_format = torch.channels_last if cfg.channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
     precision = resolve_precision(cfg.precision, d.device)
+    if cfg.init and not resume:
+        _load_init(model, cfg)
     optimizer = _make_optimizer(cfg, model)
     start_epoch, step, best, threshold = 0, 0, math.inf, 0.3
     if resume and (run_dir / "last.state.pt").exists():
@@ -444,7 +478,7 @@ def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest:
         if d.main:
             raw = model.module if isinstance(model, DistributedDataParallel) else model
             val_loss, val_metrics, candidates = evaluate_heatmaps(raw, val_set, cfg, d.device)
-            improved = val_loss < best or (math.isnan(val_loss) and epoch == cfg.epochs - 1)
+            improved = val_loss < best or (math.isnan(val_loss) and epoch == cfg.epochs - 1) or cfg.select == "last"
             if improved:
                 best = val_loss if not math.isnan(val_loss) else best
                 threshold = calibrate_threshold([c for c, _ in candidates], [ok for _, ok in candidates]) if candidates else 0.3
