@@ -8,6 +8,7 @@
     python benchmarks/experiments.py default     # the synthetic-only default model (domain-randomised training)
     python benchmarks/experiments.py seeds       # run-to-run variation: the four ablation runs with a second seed
     python benchmarks/experiments.py real [--model PATH] [--folds DIR] [--name NAME]  # the real scans of ../shared/data/real
+    python benchmarks/experiments.py scan-types  # one 24-channel model on mixed scan types, scored per type (scan_types.py)
     python benchmarks/experiments.py default-real  # the bundled model: 'default' fine-tuned with the real amu_t2w scans,
                                                   # its 6 leave-one-subject-out twins, and the real benchmark of both models
 
@@ -62,6 +63,8 @@ REAL_REPEAT = 100
 REAL_FLAGS = [str(Path("benchmarks") / "default-real.yaml"), "--init", str(RUNS / "default" / "best.safetensors"), "--extra-bids",
               str(REAL / "amu_t2w"), "--extra-repeat", str(REAL_REPEAT), "--epochs", "12", "--lr", "1e-3", "--select", "last"]
 RUN_SPECS["default-real"] = ("sg260-dr", "subject", REAL_FLAGS)
+RUN_SPECS["whole24"] = ("mixed200", "mixed", ["--num-discs", "24"])  # the whole-spine benchmark (benchmarks/scan_types.py)
+RUN_SPECS["whole24-e80"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80"])
 for _subject in REAL_SUBJECTS:  # leave-one-subject-out twins of default-real: real-<subject> never saw <subject>
     RUN_SPECS[f"real-{_subject}"] = ("sg260-dr", "subject", [*REAL_FLAGS, "--exclude-subjects", _subject])
 EXPERIMENTS = {
@@ -78,7 +81,7 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "baseline-site": "stacked hourglass (baseline)", "default": "default model (domain-randomised training)",
           "baseline-seed1": "stacked hourglass (baseline), seed 1", "full-seed1": "MSA-Net (full), seed 1",
           "mgca-seed1": "+ M-GCA, seed 1", "contrastive-seed1": "+ contrastive, seed 1",
-          "default-real": "default model fine-tuned with the 6 real amu_t2w scans"}
+          "default-real": "default model fine-tuned with the 6 real amu_t2w scans", "whole24": "24 channels, mixed scan types", "whole24-e80": "24 channels, mixed scan types, 80 epochs"}
 
 
 def make_data() -> None:
@@ -285,6 +288,16 @@ def main() -> None:
         parser.add_argument("--name", default="real", help="results file stem (default: real; pictures go to docs/figures/ only for it)")
         args = parser.parse_args(sys.argv[2:])
         print(f"wrote {run_real(args.model, args.folds, args.name)}")
+        return
+    if sys.argv[1:] == ["scan-types"]:
+        from scan_types import run_scan_types
+
+        make_data()
+        if not (DATA / "mixed200" / "participants.tsv").exists():
+            msanet("synth", str(DATA / "mixed200"), "--subjects", "200", "--seed", str(SEED), "--scan-type", "mixed", "--quiet")
+        if not (SPLITS / "mixed.json").exists():
+            msanet("split", str(DATA / "mixed200"), "-o", str(SPLITS / "mixed.json"), "--seed", str(SEED))
+        run_scan_types(DATA / "mixed200", SPLITS, RUNS, train_only)
         return
     if len(sys.argv) != 2 or sys.argv[1] not in ("data", *EXPERIMENTS):
         sys.exit(f"usage: python benchmarks/experiments.py {{data,{','.join(EXPERIMENTS)},real [--model PATH]}}")

@@ -1,0 +1,84 @@
+"""The whole-spine benchmark per scan type: ``python benchmarks/experiments.py scan-types``.
+
+A 24-channel model (C1-C2 .. L5-S1) trained with the benchmark recipe (and for 80 epochs) (``experiments.BASE_FLAGS``, 20 epochs at
+128 x 128 px, 2 mm) on a mixed synthetic set (``msanet synth data/mixed200 --subjects 200 --seed 0 --scan-type mixed``:
+cervical, thoracic, lumbar and whole-spine scans, transitional anatomy included), then its test subjects predicted
+(whole scans, any length) and scored by ``msanet evaluate`` once per scan type (the ``scan_type`` column of
+participants.tsv), T1w and T2w. Writes ``benchmarks/results/scan_types.md`` and ``.csv``; each type's figures are
+also given as a ratio to the cervical ones (issue: every type within 1.5x of the cervical figures).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+
+from common import RESULTS, header, msanet, num
+
+from msanet import bids
+from msanet.fileio import ensure_dir, write_text
+
+SCAN_TYPES = ("cervical", "thoracic", "lumbar", "whole")
+RUNS = ("whole24", "whole24-e80")  # the benchmark recipe (20 epochs), and the same for 80 epochs
+COLUMNS = ["run", "scan_type", "contrast", "n_images", "n_gt", "n_pred", "tp", "naming_errors", "dtt_mean_mm", "fnr", "fpr"]
+
+
+def evaluate_run(name: str, data, split: dict, types: dict, train_run) -> tuple[list[dict], float]:
+    """Train run ``name`` (unless finished), predict its test scans, score them per scan type; (rows, predict s/image)."""
+    out = train_run(name)
+    test_images = sorted(str(p) for sid in split["test"] for p in (data / sid / "anat").glob(f"{sid}_T*w.nii.gz"))
+    t0 = time.time()
+    msanet("predict", *test_images, "-o", str(out / "pred"), "--model", str(out / "best.safetensors"), "--quiet")
+    predict_s = (time.time() - t0) / len(test_images)
+    rows = []
+    for scan_type in SCAN_TYPES:
+        subjects = [sid for sid in split["test"] if types.get(sid) == scan_type]
+        if not subjects:
+            continue
+        part = ensure_dir(out / "eval" / scan_type)
+        write_text(part / "split.json", json.dumps({**split, "test": subjects}, indent=2) + "\n")
+        msanet("evaluate", "--pred", str(out / "pred"), "--gt", str(data), "-o", str(part), "--split", str(part / "split.json"), "--values", "2-25")
+        summary = json.loads((part / "summary.json").read_text())
+        for contrast, spaces in sorted(summary["contrasts"].items()):
+            m = spaces["2d"]
+            rows.append({"run": name, "scan_type": scan_type, "contrast": contrast, "n_images": m["n_images"], "n_gt": m["n_gt"],
+                         "n_pred": m["n_pred"], "tp": m["tp"], "naming_errors": m["naming_errors"], "dtt_mean_mm": m["dtt_mean"],
+                         "fnr": m["fnr"], "fpr": m["fpr"]})
+    return rows, predict_s
+
+
+def run_scan_types(data, splits_dir, runs, train_run) -> None:
+    started = time.time()
+    split = json.loads((splits_dir / "mixed.json").read_text())
+    types = {sid: row.get("scan_type", "cervical") for sid, row in bids.read_participants(data).items()}
+    rows, predict_s = [], 0.0
+    for name in RUNS:
+        run_rows, predict_s = evaluate_run(name, data, split, types, train_run)
+        rows += run_rows
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(RESULTS / "scan_types.csv", buf.getvalue())
+    cervical = {(r["run"], r["contrast"]): r for r in rows if r["scan_type"] == "cervical"}
+    lines = [*header("Whole spine: one 24-channel model per scan type (synthetic)", "python benchmarks/experiments.py scan-types")[:-1],
+             f"- wall time of this command: {time.time() - started:.0f} s (a finished training run is reused); predict {predict_s:.2f} s per test image",
+             "- data: `msanet synth data/mixed200 --subjects 200 --seed 0 --scan-type mixed` (each subject one scan type: cervical "
+             "Spine Generic 3D, thoracic, lumbar 2D TSE or whole spine in two or three stations; 4 or 6 lumbar vertebrae in ~10 %); "
+             "split `msanet split --seed 0` (subjects); test = its held-out subjects",
+             "- models: `msanet train --num-discs 24` with the benchmark recipe (`experiments.py` BASE_FLAGS: 128 x 128 px at 2 mm, "
+             "width 64, 20 epochs, centred 256 mm training windows): run `whole24`; the same with `--epochs 80`: run `whole24-e80`; "
+             "prediction on each whole scan (overlapping windows)",
+             "- scoring: `msanet evaluate --values 2-25`, label-matched, 2D mid-sagittal mm, R = 5 mm, once per scan type; "
+             "'x cervical' = the type's figure over the cervical one of the same contrast (DTT and FNR; lower is better)", "",
+             "| run | scan type | contrast | images | discs labelled | found (right name) | naming errors | DTT mean (mm) | FNR | FPR | DTT x cervical | FNR x cervical |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        c = cervical.get((r["run"], r["contrast"]))
+        ratio = lambda k: "n/a" if c is None or not c[k] or c[k] != c[k] or r[k] != r[k] else f"{r[k] / c[k]:.2f}"  # noqa: E731
+        lines.append(f"| {r['run']} | {r['scan_type']} | {r['contrast']} | {r['n_images']} | {r['n_gt']} | {r['tp']} | {r['naming_errors']} | "
+                     f"{num(r['dtt_mean_mm'])} | {num(r['fnr'], True)} | {num(r['fpr'], True)} | {ratio('dtt_mean_mm')} | {ratio('fnr')} |")
+    write_text(RESULTS / "scan_types.md", "\n".join(lines) + "\n")
+    print(f"wrote {RESULTS / 'scan_types.md'}")
