@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 from common import RESULTS, ROOT, commit, header, machine, msanet, num, sha256
+from real_scans import REAL
 
 DATA = ROOT / "data"
 RUNS = ROOT / "benchmarks" / "runs"
@@ -54,7 +55,6 @@ RUN_SPECS = {
     "mgca-seed1": ("sg260", "subject", ["--no-fusion", "--no-contrastive", "--seed", "1"]),
     "contrastive-seed1": ("sg260", "subject", ["--no-mgca", "--no-fusion", "--seed", "1"]),
 }
-REAL = ROOT.parent / "shared" / "data" / "real"
 REAL_SUBJECTS = ("sub-errsm11", "sub-errsm18", "sub-errsm20", "sub-errsm22", "sub-errsm23", "sub-errsm24")
 # Fine-tuning of the synthetic default model with the 6 real amu_t2w scans (T2w), each seen REAL_REPEAT times per epoch
 # beside the synthetic training images (which keep it from forgetting T1w and the synthetic anatomy). The last epoch
@@ -109,7 +109,7 @@ def run(name: str) -> dict:
     train_only(name)
     train_s = train_seconds(out)
     splits = json.loads((SPLITS / f"{split}.json").read_text())
-    test_images = sorted(str(p) for sid in splits["test"] for p in (DATA / "sg260" / sid / "anat").glob(f"{sid}_T*w.nii.gz"))
+    test_images = split_images(DATA / "sg260", splits["test"])
     t1 = time.time()
     msanet("predict", *test_images, "-o", str(out / "pred"), "--model", str(out / "best.safetensors"), "--quiet", "--overwrite")
     predict_s = time.time() - t1
@@ -120,6 +120,11 @@ def run(name: str) -> dict:
               "best_val_mse": best_val_mse(out)}
     record_path.write_text(json.dumps(record, indent=2))
     return record
+
+
+def split_images(data: Path, subjects: list[str]) -> list[str]:
+    """The T1w and T2w images of ``subjects`` in data set ``data``, sorted."""
+    return sorted(str(p) for sid in subjects for p in (data / sid / "anat").glob(f"{sid}_T*w.nii.gz"))
 
 
 def train_only(name: str) -> Path:
@@ -297,7 +302,7 @@ def main() -> None:
             msanet("synth", str(DATA / "mixed200"), "--subjects", "200", "--seed", str(SEED), "--scan-type", "mixed", "--quiet")
         if not (SPLITS / "mixed.json").exists():
             msanet("split", str(DATA / "mixed200"), "-o", str(SPLITS / "mixed.json"), "--seed", str(SEED))
-        run_scan_types(DATA / "mixed200", SPLITS, RUNS, train_only)
+        run_scan_types(DATA / "mixed200", SPLITS, train_only, split_images)
         return
     if len(sys.argv) != 2 or sys.argv[1] not in ("data", *EXPERIMENTS):
         sys.exit(f"usage: python benchmarks/experiments.py {{data,{','.join(EXPERIMENTS)},real [--model PATH]}}")

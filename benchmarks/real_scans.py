@@ -33,7 +33,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from common import RESULTS, ROOT, header, msanet, num, sha256, small_png
+from common import RESULTS, ROOT, commit, header, msanet, num, sha256, small_png
 
 from msanet import discs
 from msanet.fileio import atomic_path, ensure_dir, write_text
@@ -110,8 +110,15 @@ def scorers(model: Path, folds: Path | None, bids_root: Path) -> dict[str, Path]
     return chosen
 
 
-def predict(inputs: Path, out: Path, model: Path) -> None:
-    msanet("predict", str(inputs), "-o", str(out), "--model", str(model), "--qc-gt", "--overwrite", "--quiet")
+def predict(inputs: Path, out: Path, model: Path, *flags: str) -> None:
+    msanet("predict", str(inputs), "-o", str(out), "--model", str(model), "--qc-gt", "--overwrite", "--quiet", *flags)
+
+
+def predict_each(bids_root: Path, chosen: dict[str, Path], pred: Path, *flags: str) -> None:
+    """Predict every image of each subject with its own scorer (``scorers``) into ``pred/<subject>/anat``."""
+    for subject, scorer in chosen.items():
+        for image in sorted((bids_root / subject / "anat").glob(f"{subject}_*.nii.gz")):
+            predict(image, pred / subject / "anat", scorer, *flags)
 
 
 def evaluate_set(name: str, bids_root: Path, work: Path, model: Path, folds: Path | None = None) -> dict:
@@ -122,9 +129,7 @@ def evaluate_set(name: str, bids_root: Path, work: Path, model: Path, folds: Pat
     if all(m == model for m in chosen.values()):
         predict(bids_root, pred, model)
     else:
-        for subject, scorer in chosen.items():
-            for image in sorted((bids_root / subject / "anat").glob(f"{subject}_*.nii.gz")):
-                predict(image, pred / subject / "anat", scorer)
+        predict_each(bids_root, chosen, pred)
     msanet("evaluate", "--pred", str(pred), "--gt", str(bids_root), "-o", str(ev), "--values", f"{discs.MIN_VALUE}-{discs.MAX_VALUE}",
            "--radius-mm", str(RADIUS_MM))
     with open(ev / "evaluation.csv", newline="") as f:
@@ -139,9 +144,7 @@ def threshold_check(bids_root: Path, work: Path, chosen: dict[str, Path]) -> lis
     """Every subject predicted by its scorer at threshold 0, then ``msanet evaluate --thresholds``: detection and FPR
     pooled over the set at each threshold (the rows of its summary.json["thresholds"])."""
     pred, ev = work / "threshold0" / "pred", work / "threshold0" / "eval"
-    for subject, scorer in chosen.items():
-        for image in sorted((bids_root / subject / "anat").glob(f"{subject}_*.nii.gz")):
-            msanet("predict", str(image), "-o", str(pred / subject / "anat"), "--model", str(scorer), "--threshold", "0", "--overwrite", "--quiet")
+    predict_each(bids_root, chosen, pred, "--threshold", "0")
     msanet("evaluate", "--pred", str(pred), "--gt", str(bids_root), "-o", str(ev), "--values", f"{discs.MIN_VALUE}-{discs.MAX_VALUE}",
            "--radius-mm", str(RADIUS_MM), "--thresholds", ",".join(f"{t:g}" for t in THRESHOLDS))
     return json.loads((ev / "summary.json").read_text())["thresholds"]
@@ -194,7 +197,7 @@ def run_real(model: Path, folds: Path | None = None, results_name: str = "real")
     predict(CROP, work / "sct_testing_data" / "pred", model)
     crop = json.loads((work / "sct_testing_data" / "pred" / "t1w_discs.json").read_text())
 
-    figures = ensure_dir(FIGURES if results_name == "real" else work / "figures")
+    figure_dir = ensure_dir(FIGURES if results_name == "real" else work / "figures")
     csv_rows, scans = [], []  # scans: (set, scan, figures, per-disc verdicts, predicted discs, threshold, picture)
     for set_name, result in sets.items():
         for image in result["summary"]["images"]:
@@ -202,9 +205,9 @@ def run_real(model: Path, folds: Path | None = None, results_name: str = "real")
             scan = scan_name(subject)
             verdicts = [disc_verdict(r) for r in result["rows"] if r["subject"] == subject and r["contrast"] == contrast and r["status"] != "fp"]
             predicted = json.loads(output_of(result["pred"], subject, contrast, "_discs.json").read_text())
-            picture = small_png(output_of(result["pred"], subject, contrast, "_qc.png"), picture_path(set_name, scan, figures))
+            picture = small_png(output_of(result["pred"], subject, contrast, "_qc.png"), picture_path(set_name, scan, figure_dir))
             scans.append((set_name, scan, figures_row(image["2d"]), verdicts, predicted["discs"], predicted["threshold"], picture))
-    crop_picture = small_png(work / "sct_testing_data" / "pred" / "t1w_qc.png", picture_path("sct_testing_data", "t1w", figures))
+    crop_picture = small_png(work / "sct_testing_data" / "pred" / "t1w_qc.png", picture_path("sct_testing_data", "t1w", figure_dir))
     scans.append(("sct_testing_data", "t1w", None, [], crop["discs"], crop["threshold"], crop_picture))
 
     for set_name, scan, figures, verdicts, predicted, _, _ in scans:
@@ -240,8 +243,6 @@ def record_history(name: str, model: Path, digest: str, folds_used: dict, totals
     """Append this run's headline figures to results/real_history.csv (+ .md): every model ever measured on the real
     scans, so what helped and what did not stays on record. A re-run of the same model and results name replaces its row."""
     from datetime import datetime, timezone
-
-    from common import commit
 
     path = RESULTS / "real_history.csv"
     rows = []

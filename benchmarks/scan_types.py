@@ -25,10 +25,10 @@ RUNS = ("whole24", "whole24-e80")  # the benchmark recipe (20 epochs), and the s
 COLUMNS = ["run", "scan_type", "contrast", "n_images", "n_gt", "n_pred", "tp", "naming_errors", "dtt_mean_mm", "fnr", "fpr"]
 
 
-def evaluate_run(name: str, data, split: dict, types: dict, train_run) -> tuple[list[dict], float]:
+def evaluate_run(name: str, data, split: dict, types: dict, train_run, split_images) -> tuple[list[dict], float]:
     """Train run ``name`` (unless finished), predict its test scans, score them per scan type; (rows, predict s/image)."""
     out = train_run(name)
-    test_images = sorted(str(p) for sid in split["test"] for p in (data / sid / "anat").glob(f"{sid}_T*w.nii.gz"))
+    test_images = split_images(data, split["test"])
     t0 = time.time()
     msanet("predict", *test_images, "-o", str(out / "pred"), "--model", str(out / "best.safetensors"), "--quiet")
     predict_s = (time.time() - t0) / len(test_images)
@@ -49,13 +49,14 @@ def evaluate_run(name: str, data, split: dict, types: dict, train_run) -> tuple[
     return rows, predict_s
 
 
-def run_scan_types(data, splits_dir, runs, train_run) -> None:
+def run_scan_types(data, splits_dir, train_run, split_images) -> None:
+    """``train_run`` and ``split_images`` are experiments.py's (train a run unless finished; the images of some subjects)."""
     started = time.time()
     split = json.loads((splits_dir / "mixed.json").read_text())
     types = {sid: row.get("scan_type", "cervical") for sid, row in bids.read_participants(data).items()}
     rows, predict_s = [], 0.0
     for name in RUNS:
-        run_rows, predict_s = evaluate_run(name, data, split, types, train_run)
+        run_rows, predict_s = evaluate_run(name, data, split, types, train_run, split_images)
         rows += run_rows
     buf = io.StringIO()
     writer = csv.DictWriter(buf, COLUMNS)

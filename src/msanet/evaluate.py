@@ -84,14 +84,18 @@ def ground_truth(gt_dir: Path) -> list[Case]:
     return cases
 
 
+def points_2d(volume: io.Volume, points: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    """Canonical voxel coordinates -> mid-sagittal plane mm (y, z times the voxel size; left-right dropped)."""
+    return {v: np.asarray(x)[1:] * volume.spacing_mm[1:] for v, x in points.items()}
+
+
 def evaluate_pair(volume: io.Volume, gt: dict[int, np.ndarray], pred: dict[int, np.ndarray], radius_mm: float) -> dict:
     """Score one image: {'2d': ..., '3d': ..., 'closest_point': ...} metric dicts.
 
     ``gt`` / ``pred`` map SCT values to canonical voxel coordinates of ``volume``.
     """
-    to_2d = lambda d: {v: np.asarray(x)[1:] * volume.spacing_mm[1:] for v, x in d.items()}  # noqa: E731
     to_3d = lambda d: {v: volume.to_world_mm(np.asarray(x)) for v, x in d.items()}  # noqa: E731
-    gt2, pred2 = to_2d(gt), to_2d(pred)
+    gt2, pred2 = points_2d(volume, gt), points_2d(volume, pred)
     gt3, pred3 = to_3d(gt), to_3d(pred)
     voxels = lambda d: {v: np.asarray(x)[1:] for v, x in d.items()}  # noqa: E731  (y, z) native voxels
     return {
@@ -158,9 +162,10 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
             confidence = prediction_confidences(pred_path) if pred_path is not None else {}
             if confidence is None:
                 raise DatasetError(f"{pred_path}: no _discs.json with confidences beside it (needed for the threshold check)")
-            for t in thresholds:
-                kept = {v: x for v, x in pred.items() if confidence.get(v, 0.0) >= t}
-                swept.setdefault((case.contrast, t), []).append(evaluate_pair(volume, gt, kept, radius_mm)["2d"])
+            gt2, pred2 = points_2d(volume, gt), points_2d(volume, pred)
+            for t in thresholds:  # 2D only: the space the threshold table reports
+                kept = [(v, x) for v, x in pred2.items() if confidence.get(v, 0.0) >= t]
+                swept.setdefault((case.contrast, t), []).append(label_matched(gt2, kept, radius_mm=radius_mm))
         per_contrast.setdefault(case.contrast, {"2d": [], "3d": [], "closest_point": []})
         for space in ("2d", "3d", "closest_point"):
             per_contrast[case.contrast][space].append(result[space])

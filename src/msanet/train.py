@@ -44,7 +44,7 @@ from tqdm import tqdm
 
 from msanet import bids, discs
 from msanet.augment import AugmentConfig
-from msanet.checkpoint import save_checkpoint
+from msanet.checkpoint import load_checkpoint, save_checkpoint
 from msanet.dataset import DiscDataset, items_from_subjects
 from msanet.decode import calibrate_threshold, decode_heatmaps
 from msanet.device import DEVICES, resolve_device
@@ -373,8 +373,6 @@ def _append_log(path: Path, row: dict) -> None:
 
 def _load_init(model: MSANet, cfg: TrainConfig) -> None:
     """Start from the weights of checkpoint ``cfg.init``; its model and preprocessing must match the run's."""
-    from msanet.checkpoint import load_checkpoint
-
     ckpt = load_checkpoint(cfg.init)
     if ckpt.model_config != cfg.model:
         raise ConfigError(f"{cfg.init}: its model config differs from this run's ({ckpt.model_config} vs {cfg.model})")
