@@ -63,6 +63,9 @@ REAL_REPEAT = 100
 REAL_FLAGS = [str(Path("benchmarks") / "default-real.yaml"), "--init", str(RUNS / "default" / "best.safetensors"), "--extra-bids",
               str(REAL / "amu_t2w"), "--extra-repeat", str(REAL_REPEAT), "--epochs", "12", "--lr", "1e-3", "--select", "last"]
 RUN_SPECS["default-real"] = ("sg260-dr", "subject", REAL_FLAGS)
+# a trial of the generator's soft-tissue clutter (real_trials.md): the default recipe on a cluttered domain-randomised copy
+RUN_SPECS["default-clutter"] = ("sg260-drc", "subject", [str(Path("benchmarks") / "default.yaml"), "--epochs", "40"])
+OPTIONAL_DATA = {"sg260-drc": ["--domain-random", "--clutter"]}  # data sets made only when a run needs them
 RUN_SPECS["whole24"] = ("mixed200", "mixed", ["--num-discs", "24"])  # the whole-spine benchmark (benchmarks/scan_types.py)
 RUN_SPECS["whole24-e80"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80"])
 for _subject in REAL_SUBJECTS:  # leave-one-subject-out twins of default-real: real-<subject> never saw <subject>
@@ -74,6 +77,7 @@ EXPERIMENTS = {
     "site": ["baseline-site", "full-site"],
     "default": ["default"],
     "default-real": ["default-real"],
+    "default-clutter": ["default-clutter"],
     "seeds": ["baseline", "mgca", "contrastive", "full", "baseline-seed1", "mgca-seed1", "contrastive-seed1", "full-seed1"],
 }
 LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", "mgca": "+ M-GCA", "contrastive": "+ contrastive",
@@ -81,7 +85,8 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "baseline-site": "stacked hourglass (baseline)", "default": "default model (domain-randomised training)",
           "baseline-seed1": "stacked hourglass (baseline), seed 1", "full-seed1": "MSA-Net (full), seed 1",
           "mgca-seed1": "+ M-GCA, seed 1", "contrastive-seed1": "+ contrastive, seed 1",
-          "default-real": "default model fine-tuned with the 6 real amu_t2w scans", "whole24": "24 channels, mixed scan types", "whole24-e80": "24 channels, mixed scan types, 80 epochs"}
+          "default-real": "default model fine-tuned with the 6 real amu_t2w scans",
+          "default-clutter": "default recipe, domain-randomised data with soft-tissue clutter", "whole24": "24 channels, mixed scan types", "whole24-e80": "24 channels, mixed scan types, 80 epochs"}
 
 
 def make_data() -> None:
@@ -132,6 +137,8 @@ def train_only(name: str) -> Path:
     data, split, extra = RUN_SPECS[name]
     out = RUNS / name
     if not (out / "done").exists():
+        if data in OPTIONAL_DATA and not (DATA / data / "participants.tsv").exists():
+            msanet("synth", str(DATA / data), "--subjects", "260", "--seed", str(SEED), *OPTIONAL_DATA[data], "--quiet")
         if "--init" in extra:
             init = Path(extra[extra.index("--init") + 1])
             if not init.exists():

@@ -3,6 +3,9 @@
 docs/figures/synthetic_vs_real.png: the real T1w scan of ../shared/data/real next to one synthetic
 subject's T1w and T2w (data/sg260, sub-amu01), each as its mid-sagittal slab at the same mm scale
 (same 0.5 mm display grid, same window, cropped to the same 80 x 80 mm around the spine).
+docs/figures/real_vs_synthetic_t2w.png: two real amu_t2w T2w scans next to one synthetic subject's realistic
+T2w and its domain-randomised twin (data/sg260-dr, what the default model trains on), 150 x 110 mm from
+the skull base down, same grid and window, each with its disc labels.
 The model's pictures of the real scans come from the real-scan benchmark (``python benchmarks/experiments.py real``).
 """
 
@@ -22,10 +25,11 @@ from msanet.preprocess import PreprocessConfig, labels_to_pixels, preprocess_vol
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real" / "sct_testing_data" / "t1" / "t1w.nii.gz"
+AMU = ROOT.parent / "shared" / "data" / "real" / "amu_t2w"
 CFG = PreprocessConfig(pixel_mm=0.5, height=640, width=512)
 
 
-def panel(ax, path, label_path, title, centre_value=None, window_mm=(80, 80)):
+def panel(ax, path, label_path, title, centre_value=None, window_mm=(80, 80), above=0.5):
     vol = io.load_image(path)
     sag = preprocess_volume(vol, CFG)
     img = sag.image
@@ -36,7 +40,7 @@ def panel(ax, path, label_path, title, centre_value=None, window_mm=(80, 80)):
         nz = np.argwhere(img > 0)
         r, c = nz.mean(axis=0)
     h, w = int(window_mm[0] / CFG.pixel_mm), int(window_mm[1] / CFG.pixel_mm)
-    r0, c0 = int(max(0, r - h / 2)), int(max(0, c - w * 0.6))
+    r0, c0 = int(max(0, r - h * above)), int(max(0, c - w * 0.6))
     crop = img[r0 : r0 + h, c0 : c0 + w]
     ax.imshow(crop, cmap="gray", vmin=0, vmax=1, extent=(0, crop.shape[1] * CFG.pixel_mm, crop.shape[0] * CFG.pixel_mm, 0))
     if label_path is not None:
@@ -63,6 +67,19 @@ def main() -> None:
     fig.suptitle("Mid-sagittal slabs at the same scale (80 x 80 mm); synthetic discs labelled with their ground truth", fontsize=9)
     fig.tight_layout()
     out = ROOT / "docs" / "figures" / "synthetic_vs_real.png"
+    fig.savefig(out)
+    print(f"wrote {out}")
+    fig, axes = plt.subplots(1, 4, figsize=(13, 5.2), dpi=110)
+    for ax, real_id in zip(axes[:2], ("sub-errsm23", "sub-errsm11")):
+        real_lab = AMU / "derivatives" / "labels" / real_id / "anat" / f"{real_id}_T2w_label-discs_dlabel.nii.gz"
+        panel(ax, AMU / real_id / "anat" / f"{real_id}_T2w.nii.gz", real_lab, f"real T2w ({real_id})", 4, (150, 110), 0.4)
+    panel(axes[2], sg / sid / "anat" / f"{sid}_T2w.nii.gz", lab / f"{sid}_T2w_label-discs_dlabel.nii.gz", f"synthetic T2w ({sid})", 4, (150, 110), 0.4)
+    dr = ROOT / "data" / "sg260-dr"
+    panel(axes[3], dr / sid / "anat" / f"{sid}_T2w.nii.gz", dr / "derivatives" / "labels" / sid / "anat" / f"{sid}_T2w_label-discs_dlabel.nii.gz",
+          f"domain-randomised twin ({sid})", 4, (150, 110), 0.4)
+    fig.suptitle("Real and synthetic T2w, mid-sagittal slabs at one scale and window (0 to the 99.5th percentile), labels as stored", fontsize=9)
+    fig.tight_layout()
+    out = ROOT / "docs" / "figures" / "real_vs_synthetic_t2w.png"
     fig.savefig(out)
     print(f"wrote {out}")
 

@@ -296,7 +296,13 @@ def section_default() -> list[str]:
         out += ["Two stages: the synthetic model below (stage 1), then fine-tuned with the six real amu_t2w scans beside the synthetic "
                 "images (stage 2, `python benchmarks/experiments.py default-real`). Stage 2 on the realistic synthetic test split: "
                 f"{source('default-real.md')}; model card: [src/msanet/weights/MODEL_CARD.md](src/msanet/weights/MODEL_CARD.md).", ""]
-        out += metric_table(bundled, ["default-real"]) + ["", "Stage 1, synthetic only:", ""]
+        out += metric_table(bundled, ["default-real"]) + [""]
+        if commit_of("default-real") != commit_of("default"):
+            out += [f"The bundled stage 2 was made at commit {commit_of('default-real')}, from that commit's stage 1 and synthetic data. "
+                    f"Stage 1 below is the current generator's; the stage 2 made from it the same way "
+                    f"({source('default-real-v2.md')}) scored lower on the real scans and was not bundled "
+                    f"({source('real_trials.md')}).", ""]
+        out += ["Stage 1, synthetic only:", ""]
     if rows is not None:
         out += [f"Trained on the domain-randomised copy of the benchmark (random tissue intensities), scored on the realistic test "
                 f"split. Source: {source('default.md')}" + ("." if bundled is not None else

@@ -10,4 +10,5 @@ PY=${PYTHON:-.venv/bin/python}
 "$PY" benchmarks/bench_onnx.py
 "$PY" benchmarks/bench_whole_scan.py
 "$PY" benchmarks/figures.py
+"$PY" benchmarks/disc_spacing.py
 "$PY" benchmarks/readme_results.py

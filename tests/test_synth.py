@@ -41,7 +41,7 @@ def test_label_files_single_voxels_sct_values_head_to_feet(dataset):
             data = np.asarray(lab.dataobj)
             values = data[data > 0]
             assert len(values) == len(set(values.tolist())) >= 9  # single voxels, C1-C2 .. at least T2-T3
-            assert set(values.tolist()) <= set(range(2, 13))
+            assert set(values.tolist()) <= set(range(2, 15))  # C1-C2 .. T6-T7, the lowest disc drawn
             vol = io.load_image(s.images[contrast])
             labels = io.read_disc_labels(s.labels[contrast], vol)
             rows = [labels[v][1] for v in sorted(labels)]  # canonical y: increases towards the feet
@@ -54,12 +54,13 @@ def test_disc_spacing_and_heights_within_published_ranges():
         a = anat.sample_anatomy(rng, (28.0, 260.0, 190.0))
         for lv in a.levels:
             if lv.name.startswith("C"):
-                assert 11.0 <= lv.body_height <= 20.5 and 2.0 <= lv.disc_height <= 7.5
+                # C3..C7 12.5-16 mm and C2 up to 19 mm (radiographic, / 1.1), x body scale (sd 7 %, 3 sd); pathology thins discs to 55 %
+                assert 12.5 / 1.1 * 0.79 <= lv.body_height <= 19 / 1.1 * 1.21 and 1.5 <= lv.disc_height <= 6.5 / 1.1 * 1.21
             else:
                 assert 13.0 <= lv.body_height <= 25.0 and 2.0 <= lv.disc_height <= 6.5
         s = [sd[0] for v, sd in sorted(a.disc_points_sd().items())]
-        spacing = np.diff(s)[1:7]  # C2-C3 .. C7-T1 disc to disc
-        assert np.all((spacing >= 14) & (spacing <= 25)), spacing
+        spacing = np.diff(s)[1:7]  # C2-C3 .. T1-T2 disc to disc
+        assert np.all((spacing >= 11.5) & (spacing <= 25)), spacing
 
 
 @pytest.fixture(scope="module")
@@ -332,3 +333,94 @@ def test_cli_scan_type(tmp_path, capsys):
     assert main(["synth", str(tmp_path / "x"), "--subjects", "1", "--quiet", "--scan-type", "neck"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "msanet synth: error: argument --scan-type" in err
+
+
+@pytest.fixture(scope="module")
+def sd_map():
+    """One sampled anatomy and its midline tissue map on a 0.1 mm (s, d) grid: s -70..100 (head -> feet), d -45..75."""
+    a = anat.sample_anatomy(np.random.default_rng(4), (28.0, 260.0, 190.0))
+    s, d = np.meshgrid(np.arange(-70, 100, 0.1), np.arange(-45, 75, 0.1), indexing="ij")
+    return a, s[:, 0], d[0], anat.tissue_map_2d(a, s, d)
+
+
+def _runs(row: np.ndarray) -> list[int]:
+    """Tissue classes along a line, consecutive repeats merged."""
+    return [int(t) for i, t in enumerate(row) if i == 0 or t != row[i - 1]]
+
+
+def test_posterior_fossa_layers_front_to_back(sd_map):
+    a, s, d, tissue = sd_map
+    i = int(np.argmin(np.abs(s - (anat.S_FORAMEN - 40))))  # the level of the pons
+    runs = [t for t in _runs(tissue[i]) if t in (MARROW, CSF, CORD, anat.BRAIN, anat.CORTEX)]
+    order = [runs.index(t) for t in (MARROW, CSF, CORD)] + [len(runs) - 1 - runs[::-1].index(anat.BRAIN)]
+    assert order == sorted(order), runs  # clivus, cistern, pons, ..., cerebellum
+    assert runs[runs.index(CORD) + 1] == CSF  # the fourth ventricle behind the pons
+    assert anat.CORTEX in runs[runs.index(CORD):]  # the occipital bone behind the cerebellum
+
+
+def test_brain_stem_continues_the_cord_and_the_pons_is_widest(sd_map):
+    a, s, d, tissue = sd_map
+    ap = lambda s_mm: 0.1 * (tissue[int(np.argmin(np.abs(s - s_mm)))] == CORD).sum()  # noqa: E731
+    assert all(ap(v) > 4 for v in np.arange(-60, 40, 5.0))  # no gap from the pons to the cord
+    assert ap(anat.S_FORAMEN - 40) > ap(anat.S_FORAMEN - 10) + 5  # pons 22-28 mm, medulla 10-13 mm
+    assert abs(ap(anat.S_FORAMEN - 40) - a.head.pons_ap_mm) < 3
+
+
+def test_endplates_concave_so_discs_are_biconvex(sd_map):
+    a, s, d, tissue = sd_map
+    _, _, bottom, disc_bottom = a.level_spans()[2]  # C4 and the C4-C5 disc
+    lv = a.levels[2]
+    window = (s > bottom - 4) & (s < disc_bottom + 4)
+    height = lambda d_mm: 0.1 * np.isin(tissue[window, int(np.argmin(np.abs(d - d_mm)))], [ANNULUS, NUCLEUS]).sum()  # noqa: E731
+    centre, rim = height(-lv.depth / 2), height(-lv.depth * 0.1)
+    assert centre - rim == pytest.approx(2 * a.bone.concavity_mm * (1 - (1 - 0.8**2)), abs=0.35)
+    assert centre == pytest.approx(lv.disc_height + 2 * a.bone.concavity_mm, abs=0.35)
+
+
+def test_c1_anterior_arch_is_a_small_oval_in_front_of_the_dens(sd_map):
+    a, s, d, tissue = sd_map
+    i = int(np.argmin(np.abs(s - a.dens_height * 0.45)))
+    bone = np.isin(tissue[i], [MARROW, anat.CORTEX]) & (d < 0)
+    runs, start = [], None
+    for j in range(len(d)):  # bony runs along d, front to back
+        if bone[j] and start is None:
+            start = j
+        if not bone[j] and start is not None:
+            runs.append((d[start], d[j - 1]))
+            start = None
+    arch, dens = runs[-2], runs[-1]
+    assert arch[1] - arch[0] == pytest.approx(6.4, abs=0.3)  # the oval's full depth at its centre
+    assert 0.5 < dens[0] - arch[1] < 3.0  # atlanto-dental interval
+
+
+def test_disc_degeneration_is_commonest_at_c5_c6():
+    rng = np.random.default_rng(1)
+    counts = np.zeros(7)
+    n = 400
+    for _ in range(n):
+        a = anat.sample_anatomy(rng, (28.0, 260.0, 190.0), pathology_rate=0.0)
+        counts += [lv.degenerated for lv in a.levels[:7]]
+    rate = counts / n  # discs C2-C3 .. T1-T2
+    assert int(np.argmax(rate)) == 3 and 0.22 < rate[3] < 0.38 and rate[0] < 0.1
+
+
+def test_clutter_splits_soft_tissue_only():
+    protocol = site_protocol(load_sites()[0], 0, seed=2)
+    plain, cluttered = render_subject(protocol, 2, 0, domain_random=True), render_subject(protocol, 2, 0, domain_random=True, clutter=True)
+    assert np.array_equal(plain["canonical"]["T2w"][1], cluttered["canonical"]["T2w"][1])  # same labels
+    tissue = plain["tissue"]["T2w"]
+    from msanet.synth.contrast import SOFT_TISSUES, clutter_gain
+
+    gain = clutter_gain(np.random.default_rng(0), tissue, np.array(protocol.spacing["T2w"]))
+    soft = np.isin(tissue, SOFT_TISSUES)
+    assert np.all(gain[~soft] == 1.0)
+    assert len(np.unique(gain[soft])) == 6 and 0.3 <= gain.min() and gain.max() <= 1.7
+    a, b = plain["canonical"]["T2w"][0].astype(float), cluttered["canonical"]["T2w"][0].astype(float)
+    assert not np.allclose(a[soft], b[soft], atol=1)
+
+
+def test_cli_clutter_needs_cervical_scans(tmp_path, capsys):
+    assert main(["synth", str(tmp_path / "x"), "--subjects", "1", "--scan-type", "lumbar", "--clutter", "--quiet"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "clutter" in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "x").exists()

@@ -481,7 +481,6 @@ def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest:
                 best = val_loss if not math.isnan(val_loss) else best
                 threshold = calibrate_threshold([c for c, _ in candidates], [ok for _, ok in candidates]) if candidates else 0.3
                 _save_state(run_dir, "best", model, cfg, None, epoch, step, best, threshold, {"val": val_metrics})
-            _save_state(run_dir, "last", model, cfg, optimizer, epoch, step, best, threshold, {"val": val_metrics})
             row = {
                 "epoch": epoch + 1, "step": step, "lr": f"{lr:.6g}", "train_loss": f"{sums['loss'] / max(n, 1):.6g}",
                 "train_mse": f"{sums['mse'] / max(n, 1):.6g}", "train_contrastive": f"{sums['contrastive'] / max(n, 1):.6g}",
@@ -489,7 +488,10 @@ def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest:
                 "val_fnr": f"{(val_metrics or {}).get('fnr', float('nan')):.4g}", "val_fpr": f"{(val_metrics or {}).get('fpr', float('nan')):.4g}",
                 "seconds": f"{time.time() - t0:.1f}",
             }
+            # the log row goes first: a run killed between the two redoes this epoch and rewrites its row,
+            # the other order could leave a resumable state whose epoch has no row
             _append_log(log_path, row)
+            _save_state(run_dir, "last", model, cfg, optimizer, epoch, step, best, threshold, {"val": val_metrics})
             _plot_curves(log_path, run_dir / "curves.png")
             if progress:
                 print(f"epoch {epoch + 1}/{cfg.epochs}  loss {row['train_loss']}  val {row['val_loss']}  "

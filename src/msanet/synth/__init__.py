@@ -36,7 +36,7 @@ from msanet.fileio import ensure_dir, write_bytes, write_text
 from msanet.synth import anatomy as anat
 from msanet.synth.scans import SCAN_TYPES, lumbar_count_of, render_scan, scan_sidecar, scan_type_of
 from msanet.synth.storage import gz, nifti_pair, place_labels
-from msanet.synth.contrast import ScannerStyle, jitter_style, render, sample_style, smooth_field, tissue_intensities
+from msanet.synth.contrast import ScannerStyle, clutter_gain, jitter_style, randomise_style, render, sample_style, smooth_field, tissue_intensities
 
 LR_EXTENT_MM = 28.0
 ORIENTATIONS = ("RPI", "LPI", "RAS", "LAS", "PSR", "ASR", "PIL", "SLA")  # nibabel axis codes ('points to')
@@ -80,9 +80,11 @@ def site_protocol(site: Site, index: int, seed: int) -> SiteProtocol:
     )
 
 
-def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random: bool = False) -> dict:
+def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random: bool = False, clutter: bool = False) -> dict:
     """One subject: {'images': {contrast: (image, labels)}, 'tissue': {contrast: canonical tissue map [X, Y, Z]},
-    'canonical': {contrast: (image array, labels array)}, 'anatomy': Anatomy}. Pure function of its arguments."""
+    'canonical': {contrast: (image array, labels array)}, 'anatomy': Anatomy}. Pure function of its arguments.
+    ``clutter``: soft tissues split into random blobs of random brightness (``contrast.clutter_gain``), drawn
+    from a random stream of their own, so everything else is as without it."""
     rng = np.random.default_rng([seed, index])
     anatomy = anat.sample_anatomy(rng, protocol.fov_mm)
     world_shift = rng.uniform(-15, 15, size=3)
@@ -98,7 +100,9 @@ def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random:
         tissue = anat.extrude(anatomy, anat.tissue_map_2d(anatomy, s, d), s, x_mm)  # [X, Y, Z]
         intens = tissue_intensities(crng, contrast, domain_random, degenerated, "low_contrast" in anatomy.pathology)
         texture = smooth_field(crng, shape[1:], sigma_vox=1.2 / spacing[1])
-        image = render(tissue, intens, jitter_style(protocol.styles[contrast], crng), crng, spacing, texture)
+        style = randomise_style(crng) if domain_random else jitter_style(protocol.styles[contrast], crng)
+        gain = clutter_gain(np.random.default_rng([seed, index, 11 if contrast == "T1w" else 12]), tissue, spacing) if clutter else None
+        image = render(tissue, intens, style, crng, spacing, texture, gain=gain)
         data = np.clip(np.rint(image), 0, 32767).astype(np.int16)
         points = {value: np.array([anatomy.midline_x, *anat.sd_to_yz(anatomy, sv, dv)]) for value, (sv, dv) in anatomy.disc_points_sd().items()}
         labels = place_labels(shape, spacing, points)
@@ -151,12 +155,12 @@ PARTICIPANT_COLUMNS = {
 
 
 def _work(job: tuple) -> str:
-    root, i, row, protocol, seed, domain_random, label_naming = job
+    root, i, row, protocol, seed, domain_random, label_naming, clutter = job
     sid = row["participant_id"]
     if all(p.exists() for p in subject_paths(root, sid, label_naming)):
         return sid  # finished by an earlier (interrupted) run
     if row["scan_type"] == "cervical":
-        result = render_subject(protocol, seed, i, domain_random)
+        result = render_subject(protocol, seed, i, domain_random, clutter)
         sidecars = {c: _sidecar(protocol, c) for c in result["images"]}
     else:
         result = render_scan(protocol, seed, i, row["scan_type"], female=row["sex"] == "F", height_cm=row["height"], domain_random=domain_random)
@@ -171,11 +175,12 @@ def _work(job: tuple) -> str:
 def generate_dataset(
     out_dir: str | Path, n_subjects: int, seed: int, *, domain_random: bool = False, n_sites: int = 42,
     workers: int | None = None, label_naming: str = "current", overwrite: bool = False, progress: bool = True,
-    scan_type: str = "cervical",
+    scan_type: str = "cervical", clutter: bool = False,
 ) -> dict:
     """Write a synthetic BIDS data set; returns a summary dict (subjects, sites, bytes, scan_types: {type: count}).
 
-    ``scan_type``: cervical (Spine Generic, the default), thoracic, lumbar, whole, or mixed (scans.py)."""
+    ``scan_type``: cervical (Spine Generic, the default), thoracic, lumbar, whole, or mixed (scans.py).
+    ``clutter``: cervical scans only; soft tissues split into random blobs of random brightness (``render_subject``)."""
     if not isinstance(n_subjects, int) or n_subjects < 1:
         raise ValueError(f"subjects={n_subjects!r} must be a positive integer")
     if scan_type not in SCAN_TYPES + ("mixed",):
@@ -185,9 +190,11 @@ def generate_dataset(
         raise ValueError(f"sites={n_sites} must be in 1..{len(sites)}")
     if label_naming not in LABEL_SUFFIX:
         raise ValueError(f"label_naming={label_naming!r} must be 'current' or 'old'")
+    if clutter and scan_type != "cervical":
+        raise ValueError(f"clutter is drawn on cervical scans only, not scan_type={scan_type!r}")
     root = Path(out_dir)
     params = {"subjects": n_subjects, "seed": seed, "domain_random": domain_random, "sites": n_sites, "label_naming": label_naming,
-              "scan_type": scan_type}
+              "scan_type": scan_type, **({"clutter": True} if clutter else {})}
     state = root / STATE_FILE
     if root.exists() and any(root.iterdir()) and not overwrite:
         same = state.exists() and {"scan_type": "cervical", **json.loads(state.read_text())} == params  # older runs were cervical
@@ -198,7 +205,7 @@ def generate_dataset(
     sites = sites[:n_sites]
     protocols = [site_protocol(s, k, seed) for k, s in enumerate(sites)]
     rows = [_subject_row(i, sites, seed, scan_type) for i in range(n_subjects)]
-    jobs = [(root, i, rows[i], protocols[i % n_sites], seed, domain_random, label_naming) for i in range(n_subjects)]
+    jobs = [(root, i, rows[i], protocols[i % n_sites], seed, domain_random, label_naming, clutter) for i in range(n_subjects)]
     workers = workers or min(os.cpu_count() or 1, 4)
     bar = tqdm(total=n_subjects, desc="synth", disable=not progress)
     if workers > 1 and n_subjects > 1:

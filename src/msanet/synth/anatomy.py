@@ -9,6 +9,8 @@ Published adult ranges used for sampling (mm):
 - cervical vertebral body height C3-C7 12.5-16: Gilad & Nissan, Spine 1986;11(2):154-157;
 - cervical disc height 4.0-6.5 (mid-disc): Gilad & Nissan 1986; Frobin et al., Clin Biomech 2002;17:21-31;
 - C2 body below the dens 15-19 and dens 13-16: Gilad & Nissan 1986; Schaffler et al., Spine 1992;17(3):264-268;
+  these radiographic cervical heights are divided by a 1.1 film magnification (``RADIOGRAPH_MAGNIFICATION``);
+  body size scale: normal, sd 7 %;
 - upper thoracic body height T1-T5 14.5-19.5 (increasing ~0.7/level): Panjabi et al., Spine 1991;16(8):888-901;
 - upper thoracic disc height 3.5-5.5: Kunkel et al., Spine 2011 (thoracic disc height) / Panjabi 1991;
 - body depth (AP) C3-C7 15-18, T1 16-19 growing ~1.5/level: Panjabi et al., Spine 1991;16(8):861-869 and 888-901;
@@ -16,6 +18,18 @@ Published adult ranges used for sampling (mm):
   Panjabi 1991; Kameyama et al., Spine 1994;19(5):590 (cord dimensions).
 Curvature: C2-C7 lordosis -10..+40 degrees (a few straight or kyphotic necks), T1-T5 kyphosis
 8..25 degrees: Le Huec et al., Eur Spine J 2019 (cervical sagittal balance).
+Shape details (``BoneShape``, ``HeadShape``):
+- endplates concave by 0.5-2 mm at their centre, so discs are biconvex; body corners rounded (1.5-4 mm):
+  Panjabi et al., Spine 1991 (endplate concavity depth); cortical shell 0.4-1.2 mm, seen as a dark rim;
+- basivertebral vein: a bright notch at the middle of the posterior body wall on T2w (most adults);
+- disc degeneration in healthy adults rises caudally, most often C5-C6 and C6-C7 (about a third of
+  adults under 50 have a dark or thin disc there): Matsumoto et al., J Bone Joint Surg Br 1998;80(1):19-24;
+- craniovertebral junction: clivus-canal angle 150-180 degrees (here 15-35 degrees of forward lean from the dens
+  axis, which itself leans back from the canal), clivus 8-12 mm thick; C1 anterior arch a
+  small oval in front of the dens (atlanto-dental interval <= 3 mm); cisterna magna 3-10 mm: Smoker,
+  RadioGraphics 1994;14(2):255-277;
+- brain stem: medulla 10-13 mm AP, pons 22-28 mm AP, fourth ventricle behind it, cerebellum and its
+  tonsils above the foramen magnum: Raininko et al., Neuroradiology 1994;36(5):364-368.
 """
 
 from __future__ import annotations
@@ -60,6 +74,31 @@ class Level:
     disc_wedge: float = 0.0
 
 
+@dataclass(frozen=True)
+class BoneShape:
+    """Vertebral body and disc detail (mm) shared by every level of one subject."""
+
+    concavity_mm: float = 1.0  # endplate concavity at its centre: the disc bulges into the body by this much
+    corner_mm: float = 2.0  # radius of the rounded body corners
+    cortex_mm: float = 0.8  # cortical rim thickness
+    basivertebral: bool = True  # bright notch (vein) in the middle of the posterior body wall
+    nucleus_scale: float = 1.0  # nucleus size relative to its disc
+
+
+@dataclass(frozen=True)
+class HeadShape:
+    """Craniovertebral junction and posterior fossa in (s, d) mm, relative to the dens tip (s = 0)."""
+
+    clivus_slope: float = 0.45  # mm anterior per mm up, relative to the dens axis
+    clivus_mm: float = 10.0  # clivus thickness
+    cistern_mm: float = 4.0  # prepontine CSF between clivus and brain stem
+    pons_ap_mm: float = 25.0
+    medulla_ap_mm: float = 11.5
+    magna_mm: float = 6.0  # cisterna magna depth behind the medulla
+    tonsil_s: float = -6.0  # lowest point of the cerebellum (tonsils)
+    skull_mm: float = 7.0  # occipital bone thickness
+
+
 @dataclass
 class Anatomy:
     levels: list[Level]
@@ -80,6 +119,8 @@ class Anatomy:
     top_yz: tuple[float, float]  # position of the dens tip in the FOV (mm)
     midline_x: float  # patient midline in the FOV (mm)
     pathology: list[str] = field(default_factory=list)
+    bone: BoneShape = field(default_factory=BoneShape)
+    head: HeadShape = field(default_factory=HeadShape)
 
     # ---- the curve ------------------------------------------------------------------------
     def cervical_length(self) -> float:
@@ -121,6 +162,11 @@ class Anatomy:
         return out
 
 
+# Gilad & Nissan measured lateral radiographs, which magnify the spine by about 10 % (source-to-film 1.8 m,
+# spine 15-20 cm from the film); their cervical heights are divided by this to give true sizes
+RADIOGRAPH_MAGNIFICATION = 1.1
+
+
 def draw_level(rng: np.random.Generator, name: str, scale: float) -> Level:
     """One cervical (C2..C7) or thoracic (T1..T12) level from the ranges in the module docstring.
 
@@ -128,8 +174,10 @@ def draw_level(rng: np.random.Generator, name: str, scale: float) -> Level:
     """
     if name == "C2":
         body, disc, depth, canal = rng.uniform(15, 19), rng.uniform(4.0, 6.0), rng.uniform(15, 17.5), rng.uniform(15, 18)
+        body, disc = body / RADIOGRAPH_MAGNIFICATION, disc / RADIOGRAPH_MAGNIFICATION
     elif name.startswith("C"):
         body, disc, depth, canal = rng.uniform(12.5, 16), rng.uniform(4.0, 6.5), rng.uniform(15, 18), rng.uniform(13, 17)
+        body, disc = body / RADIOGRAPH_MAGNIFICATION, disc / RADIOGRAPH_MAGNIFICATION
     elif name.startswith("T") and 1 <= int(name[1:]) <= 12:
         t = int(name[1:])
         body = rng.uniform(14.5, 16.5) + 0.7 * (t - 1)
@@ -146,7 +194,7 @@ def _next(name: str) -> str:
 
 def sample_anatomy(rng: np.random.Generator, fov_mm: tuple[float, float, float], pathology_rate: float = 0.25) -> Anatomy:
     """Draw one adult anatomy (ranges in the module docstring) placed inside ``fov_mm`` (x, y, z)."""
-    scale = rng.normal(1.0, 0.05)  # body size
+    scale = rng.normal(1.0, 0.07)  # body size
     levels = [draw_level(rng, name, scale) for name in VERTEBRAE]
     pathology = []
     if rng.random() < pathology_rate:
@@ -164,15 +212,36 @@ def sample_anatomy(rng: np.random.Generator, fov_mm: tuple[float, float, float],
             lv.fused = True
     lordosis = rng.normal(18, 12) if rng.random() > 0.12 else rng.uniform(-10, 3)  # some straight/kyphotic necks
     fov_x, fov_y, fov_z = fov_mm
-    return Anatomy(
-        levels=levels, dens_height=rng.uniform(13, 16) * scale, dens_depth=rng.uniform(9, 11),
+    anatomy = Anatomy(
+        levels=levels, dens_height=rng.uniform(13, 16) / RADIOGRAPH_MAGNIFICATION * scale, dens_depth=rng.uniform(9, 11),
         lordosis_deg=float(np.clip(lordosis, -10, 40)), kyphosis_deg=rng.uniform(8, 25), tilt_deg=rng.normal(0, 7),
-        scoliosis_mm=rng.uniform(1.5, 4.0) if rng.random() < 0.15 else 0.0, scoliosis_period=rng.uniform(150, 300),
+        scoliosis_mm=rng.uniform(1.0, 6.0) if rng.random() < 0.5 else 0.0, scoliosis_period=rng.uniform(150, 300),
         scoliosis_phase=rng.uniform(0, 2 * np.pi), cord_ap=rng.uniform(6.5, 8.5), prevertebral=rng.uniform(3, 7),
         airway_ap=rng.uniform(12, 20), neck_front=rng.uniform(55, 75), neck_back=rng.uniform(80, 105), fat_back=rng.uniform(4, 14),
         top_yz=(rng.uniform(0.17, 0.24) * fov_y, fov_z * rng.uniform(0.44, 0.56)),
         midline_x=fov_x / 2 + rng.uniform(-2.5, 2.5), pathology=pathology,
     )
+    # drawn after everything above, so that the rest of the anatomy of a seed does not move
+    degenerate_discs(rng, levels)
+    anatomy.bone = BoneShape(concavity_mm=rng.uniform(0.5, 2.0), corner_mm=rng.uniform(1.5, 4.0), cortex_mm=rng.uniform(0.4, 1.2),
+                             basivertebral=bool(rng.random() < 0.7), nucleus_scale=rng.uniform(0.8, 1.25))
+    anatomy.head = HeadShape(clivus_slope=np.tan(np.deg2rad(rng.uniform(15, 35))), clivus_mm=rng.uniform(8, 12), cistern_mm=rng.uniform(2.5, 6),
+                             pons_ap_mm=rng.uniform(22, 28), medulla_ap_mm=rng.uniform(10, 13), magna_mm=rng.uniform(3, 10),
+                             tonsil_s=rng.uniform(-12, -2), skull_mm=rng.uniform(5, 9))
+    return anatomy
+
+
+# probability that a healthy adult's disc below each vertebra is dark (dehydrated) or thin (Matsumoto et al. 1998)
+DEGENERATION_RATE = {"C2": 0.05, "C3": 0.12, "C4": 0.2, "C5": 0.3, "C6": 0.25, "C7": 0.1, "T1": 0.05}
+
+
+def degenerate_discs(rng: np.random.Generator, levels: list[Level]) -> None:
+    """Mark some discs as degenerated (no bright nucleus, 70-95 % of the height), in place; one draw per level."""
+    for lv in levels:
+        draw = rng.random()
+        if draw < DEGENERATION_RATE.get(lv.name, 0.05) and not lv.degenerated:
+            lv.degenerated = True
+            lv.disc_height *= 0.7 + 0.25 * draw / DEGENERATION_RATE.get(lv.name, 0.05)
 
 
 def sd_coordinates(anatomy: Anatomy, yz_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -212,7 +281,6 @@ def tissue_map_2d(anatomy: Anatomy, s: np.ndarray, d: np.ndarray) -> np.ndarray:
     inside = (d > front) & (d < back)
     out[inside] = FAT
     out[inside & (d > front + 4) & (d < back - anatomy.fat_back)] = MUSCLE
-    draw_head(out, s, d, back)
     spans = anatomy.level_spans()
     depth_at = np.interp(s, [sp[1] for sp in spans], [sp[0].depth for sp in spans])
     canal_at = np.interp(s, [-40.0, 0.0] + [sp[1] for sp in spans], [22.0, 20.0] + [sp[0].canal for sp in spans])
@@ -226,33 +294,85 @@ def tissue_map_2d(anatomy: Anatomy, s: np.ndarray, d: np.ndarray) -> np.ndarray:
     cord_ap = np.where(s < 0, anatomy.cord_ap + np.clip(-s, 0, 30) * 0.25, anatomy.cord_ap - 1.0 * thorax)
     cord_centre = 1.0 + canal_at * 0.45
     out[(np.abs(d - cord_centre) < cord_ap / 2) & (s > -40) & (d > 0)] = CORD
+    draw_head(out, s, d, anatomy)
     draw_dens_and_c1(out, s, d, anatomy)
     # vertebral bodies, discs, posterior elements
     for i, (lv, top, bottom, disc_bottom) in enumerate(spans):
         slope = 0.35 if lv.name.startswith("C") else 0.9
         length = 28.0 if lv.name in ("C2", "C7") or lv.name.startswith("T") else 18.0
         flavum_end = spans[i + 1][1] + 2 if i + 1 < len(spans) else bottom + 6
-        draw_vertebra(out, s, d, lv, top, bottom, disc_bottom, Process(slope, length, top + 2, bottom - 1), flavum_end)
+        draw_vertebra(out, s, d, lv, top, bottom, disc_bottom, Process(slope, length, top + 2, bottom - 1), flavum_end, anatomy.bone)
     out[(d >= 0) & (d < 1.0) & (s > 0) & ((out == CSF) | (out == ANNULUS))] = LIGAMENT  # posterior longitudinal ligament
     return out
 
 
-def draw_head(out: np.ndarray, s: np.ndarray, d: np.ndarray, back: np.ndarray) -> None:
-    """Brain, occipital bone and clivus above the dens tip (s < 0), in place."""
-    head = s < -6
-    out[head & (d > -12) & (d < back - 14)] = BRAIN
-    out[head & (d >= back - 14) & (d < back - 8)] = CORTEX  # occipital bone
-    clivus = (s > -45) & (s < -3) & (d > -24 + 0.2 * (s + 45)) & (d < -9)
-    out[clivus] = MARROW
+S_FORAMEN = -5.0  # arc length of the foramen magnum (basion, opisthion), mm above the dens tip
+
+
+def _bump(x: np.ndarray) -> np.ndarray:
+    return np.clip(1 - x * x, 0, None)
+
+
+def draw_head(out: np.ndarray, s: np.ndarray, d: np.ndarray, anatomy: Anatomy) -> None:
+    """Everything above the foramen magnum (s < ``S_FORAMEN``), in place, over what the canal and cord
+    drawing left there: clivus, posterior fossa (brain stem, fourth ventricle, cerebellum and its tonsils,
+    cisterna magna) inside the occipital bone. Call it after the canal and cord, before the dens and C1."""
+    h, fm = anatomy.head, S_FORAMEN
+    up = np.clip(fm - s, 0, None)  # mm above the foramen magnum
+    above = s < fm
+    clivus_back = -3.0 - h.clivus_slope * up  # posterior surface of the clivus; the basion at (fm, -3)
+    # inner table of the occipital bone: an ellipse through the opisthion (fm, 23), deepest 62 mm behind the column
+    s0, d0, rs, rd = fm - 45.0, 10.0, 46.5, 52.0
+    inner = ((s - s0) / rs) ** 2 + ((d - d0) / rd) ** 2
+    outer = ((s - s0) / (rs + h.skull_mm)) ** 2 + ((d - d0) / (rd + h.skull_mm)) ** 2
+    fossa = above & (inner < 1) & (d > clivus_back)
+    out[fossa] = CSF
+    # brain stem: continues the cord, leaning forward a third as much as the clivus; the pons bulges forward
+    # towards the clivus, a cistern away from it; the medulla widens from the cord's size over 14 mm
+    cord_back = 1.0 + 20.0 * 0.45 + (anatomy.cord_ap + 1.25) / 2
+    back = cord_back - 0.33 * h.clivus_slope * up
+    blend = np.clip(up / 14, 0, 1)
+    ap = anatomy.cord_ap + 1.25 + (h.medulla_ap_mm - anatomy.cord_ap - 1.25) * blend
+    ap = ap + (h.pons_ap_mm - h.medulla_ap_mm) * _bump((s - (fm - 40)) / 15) + 4.0 * np.clip((fm - 55 - s) / 20, 0, 1)
+    front = np.maximum(back - ap, clivus_back + h.cistern_mm)
+    out[above & (d > front) & (d < back) & (s > fm - 95)] = CORD
+    ventricle = back + 7.0 * _bump((s - (fm - 33)) / 14)  # fourth ventricle: a tent behind the pons and upper medulla
+    out[above & (d >= back) & (d < ventricle)] = CSF
+    # cerebellum behind it down to its tonsils, a thin CSF layer inside the bone; the cisterna magna between
+    # its lower surface and the bone
+    behind = d - (ventricle + 1.0)
+    pia = ((s - s0) / (rs - 1.5)) ** 2 + ((d - d0) / (rd - 1.5)) ** 2
+    magna = ((s - s0) / (rs - h.magna_mm)) ** 2 + ((d - d0) / (rd - h.magna_mm)) ** 2
+    out[fossa & (behind > 0) & (s < h.tonsil_s) & (pia < 1) & ((magna < 1) | (s < s0))] = BRAIN
+    # occipital bone (tables and diploe) behind the canal, from the opisthion up
+    bone = (inner >= 1) & (outer < 1) & (d > 12) & (s < fm + 1)
+    out[bone] = CORTEX
+    mid_r = ((s - s0) / (rs + h.skull_mm / 2)) ** 2 + ((d - d0) / (rd + h.skull_mm / 2)) ** 2
+    out[bone & (np.abs(mid_r - 1) < 0.35 * h.skull_mm / (rd + h.skull_mm))] = MARROW
+    # clivus, with its cortex, sloping forward from the basion
+    clivus = above & (s > fm - 48) & (d <= clivus_back) & (d > clivus_back - h.clivus_mm)
+    out[clivus] = CORTEX
+    out[clivus & (d < clivus_back - 1.0) & (d > clivus_back - h.clivus_mm + 1.0) & (s < fm - 1.0)] = MARROW
+
+
+def _oval(out: np.ndarray, s: np.ndarray, d: np.ndarray, centre: tuple[float, float], radii: tuple[float, float], rim_mm: float) -> None:
+    """A bone oval (marrow inside a cortical rim) centred at (s, d) with half-axes ``radii`` mm, in place."""
+    r = ((s - centre[0]) / radii[0]) ** 2 + ((d - centre[1]) / radii[1]) ** 2
+    out[r < 1] = CORTEX
+    inner = ((s - centre[0]) / max(radii[0] - rim_mm, 0.5)) ** 2 + ((d - centre[1]) / max(radii[1] - rim_mm, 0.5)) ** 2
+    out[inner < 1] = MARROW
 
 
 def draw_dens_and_c1(out: np.ndarray, s: np.ndarray, d: np.ndarray, anatomy: Anatomy) -> None:
-    """The dens of C2 and the anterior and posterior arches of C1, in place."""
-    dens = (s >= 0) & (s < anatomy.dens_height) & (d < 0) & (d > -anatomy.dens_depth * np.clip(0.45 + s / 6, 0, 1))
+    """The dens of C2 (rounded tip, transverse ligament behind it) and the two arches of C1 (small ovals), in place."""
+    dens_front = -anatomy.dens_depth * np.sqrt(np.clip(0.2 + s / 5, 0, 1))
+    dens = (s >= 0) & (s < anatomy.dens_height) & (d < 0) & (d > dens_front)
     out[dens] = MARROW
-    c1 = (s > 1.5) & (s < 11)
-    out[c1 & (d < -anatomy.dens_depth - 2) & (d > -anatomy.dens_depth - 10)] = MARROW  # anterior arch
-    out[c1 & (d > 21) & (d < 30)] = MARROW  # posterior arch
+    out[dens & ((d > -0.8) | (d < dens_front + 0.8) | (s < 0.8))] = CORTEX
+    out[(s > 2) & (s < 11) & (d >= 0) & (d < 2.0)] = LIGAMENT  # transverse ligament of the atlas
+    c1_s = anatomy.dens_height * 0.45
+    _oval(out, s, d, (c1_s, -anatomy.dens_depth - 4.5), (5.5, 3.2), anatomy.bone.cortex_mm + 0.4)  # anterior arch
+    _oval(out, s, d, (c1_s + 1.5, 26.0), (4.5, 6.5), anatomy.bone.cortex_mm + 0.4)  # posterior arch
 
 
 @dataclass(frozen=True)
@@ -266,22 +386,38 @@ class Process:
     bottom_mm: float
 
 
+def _rounded_box(s: np.ndarray, d: np.ndarray, top: np.ndarray, bottom: np.ndarray, depth: float, radius: float) -> np.ndarray:
+    """Points inside the box ``top <= s < bottom``, ``-depth < d < 0`` whose corners are rounded by ``radius``."""
+    ds = np.maximum(np.maximum(top + radius - s, s - (bottom - radius)), 0)
+    dd = np.maximum(np.maximum(-depth + radius - d, d + radius), 0)
+    return (s >= top) & (s < bottom) & (d < 0) & (d > -depth) & (ds * ds + dd * dd <= radius * radius)
+
+
 def draw_vertebra(out: np.ndarray, s: np.ndarray, d: np.ndarray, lv: Level, top: float, bottom: float, disc_bottom: float,
-                  process: Process, flavum_end: float) -> None:
-    """One vertebral body (marrow, cortical rim), the disc below it (annulus, nucleus), its lamina and
-    spinous process and the ligamentum flavum below them, in place. ``s`` may be any arc-length-like
-    coordinate (column.py passes one whose level lines are the tilted endplates)."""
-    body = (s >= top) & (s < bottom + (lv.disc_height if lv.fused else 0)) & (d < 0) & (d > -lv.depth)
-    out[body] = MARROW
-    rim = body & ((s - top < 1.0) | (bottom - s < 1.0) | (d > -1.0) | (d + lv.depth < 1.2))
-    out[rim & ~((s >= bottom) & lv.fused)] = CORTEX
+                  process: Process, flavum_end: float, bone: BoneShape = BoneShape()) -> None:
+    """One vertebral body (marrow, cortical rim, rounded corners, concave endplates, basivertebral vein), the
+    biconvex disc below it (annulus, nucleus), its lamina and spinous process and the ligamentum flavum below
+    them, in place. ``s`` may be any arc-length-like coordinate (column.py passes one whose level lines are the
+    tilted endplates)."""
+    across = _bump(2 * np.clip(-d / lv.depth, 0, 1) - 1)  # 0 at the front and back of the body, 1 in the middle
+    dent = bone.concavity_mm * across
+    body_bottom = bottom + (lv.disc_height if lv.fused else 0)
+    body = _rounded_box(s, d, top + dent, body_bottom - dent, lv.depth, bone.corner_mm)
+    out[body] = CORTEX
+    c = bone.cortex_mm
+    marrow = _rounded_box(s, d + c, top + dent + c, body_bottom - dent - c, lv.depth - 2 * c, max(bone.corner_mm - c, 0.1))
+    out[body & marrow] = MARROW
+    if bone.basivertebral:  # the vein enters the middle of the posterior wall
+        mid_body = (top + bottom) / 2
+        out[body & (np.abs(s - mid_body) < 1.0) & (d > -0.25 * lv.depth)] = CSF
     if not lv.fused:
         mid = (bottom + disc_bottom) / 2
         bulge = lv.protrusion * np.clip(1 - ((s - mid) / (lv.disc_height * 0.5 + 1.5)) ** 2, 0, 1)
-        disc = (s >= bottom) & (s < disc_bottom) & (d > -lv.depth + 0.5) & (d < bulge)
+        disc = (s >= bottom - dent) & (s < disc_bottom + dent) & (d > -lv.depth - 0.5) & (d < bulge) & ~body
         out[disc] = ANNULUS
         if not lv.degenerated:
-            nucleus = ((s - mid) / (0.32 * lv.disc_height)) ** 2 + ((d + lv.depth * 0.52) / (0.3 * lv.depth)) ** 2 < 1
+            k = bone.nucleus_scale
+            nucleus = ((s - mid) / (0.32 * k * (lv.disc_height + 2 * bone.concavity_mm))) ** 2 + ((d + lv.depth * 0.55) / (0.3 * k * lv.depth)) ** 2 < 1
             out[disc & nucleus] = NUCLEUS
     behind = d - lv.canal
     shifted = s - process.slope * np.clip(behind, 0, None)

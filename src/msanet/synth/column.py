@@ -28,7 +28,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from msanet import discs
 from msanet.synth import morphometry as morph
-from msanet.synth.anatomy import Anatomy, Level, project_sd
+from msanet.synth.anatomy import RADIOGRAPH_MAGNIFICATION, Anatomy, Level, project_sd
 
 STEP_MM = 0.5
 HEAD_MM = 150.0  # reference line above the dens tip
@@ -277,7 +277,7 @@ def sample_column(rng: np.random.Generator, *, female: bool, height_cm: float, l
         lv = levels[int(rng.integers(6, len(levels)))]
         hemangioma = (lv.name, rng.uniform(0.3, 0.7), rng.uniform(0.3, 0.7), rng.uniform(3, 7))
     column = ColumnAnatomy(
-        levels=levels, dens_height=rng.uniform(13, 16) * scale, dens_depth=rng.uniform(9, 11), lordosis_deg=float(np.clip(cervical, -10, 40)),
+        levels=levels, dens_height=rng.uniform(13, 16) / RADIOGRAPH_MAGNIFICATION * scale, dens_depth=rng.uniform(9, 11), lordosis_deg=float(np.clip(cervical, -10, 40)),
         kyphosis_deg=kyphosis, tilt_deg=rng.normal(0, 2.5), scoliosis_mm=0.0, scoliosis_period=1.0, scoliosis_phase=0.0,
         cord_ap=rng.uniform(6.5, 8.5), prevertebral=rng.uniform(3, 7), airway_ap=rng.uniform(12, 20), neck_front=rng.uniform(55, 75),
         neck_back=rng.uniform(80, 105), fat_back=trunk.fat_back_mm, top_yz=(0.0, 0.0), midline_x=0.0, pathology=pathology,

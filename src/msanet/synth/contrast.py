@@ -1,12 +1,13 @@
 """Tissue map -> MR-like image: per-contrast intensities, texture, scanner style and artefacts.
 
 Relative intensities (0..1) of each tissue, drawn around these means (+-10 % per subject):
-- T2w (Spine Generic 3D T2 SPACE/CUBE/VISTA, 0.8 mm): CSF brightest, healthy nucleus bright,
-  fat bright, cord and vertebral marrow intermediate, annulus and muscle dark, cortical bone,
-  ligaments and air darkest.
+- T2w (Spine Generic 3D T2 SPACE/CUBE/VISTA, 0.8 mm): CSF brightest by far, fat bright, healthy nucleus
+  and cord intermediate, vertebral marrow darker, annulus dark, muscle darker still, cortical bone,
+  ligaments and air darkest (levels read off the six real amu_t2w scans, normalised as the network sees them).
 - T1w (Spine Generic 3D MPRAGE, 1 mm): fat brightest, marrow bright (fatty), cord brighter than
   CSF (CSF dark), discs intermediate-dark, cortical bone, ligaments and air darkest.
-Domain-randomised mode draws every tissue's intensity uniformly in [0, 1] instead (SynthSeg-style).
+Domain-randomised mode draws every tissue's intensity uniformly in [0, 1] instead, and the scanner style from
+ranges wider than any site's (``randomise_style``; SynthSeg-style).
 Scanner style (per site, jittered per subject): noise level (Rician), blur (partial volume),
 bias field strength, contrast (gamma), occasional motion ghosting along the phase-encode axis.
 """
@@ -22,7 +23,7 @@ from msanet.synth.anatomy import N_CERVICAL_TISSUES, TISSUES
 
 MEANS = {
     #        air   fat   musc  marrow cortex annul nucl  csf   cord  brain  lig   medi
-    "T2w": (0.00, 0.72, 0.20, 0.40, 0.05, 0.26, 0.80, 1.00, 0.50, 0.46, 0.06, 0.30),
+    "T2w": (0.00, 0.62, 0.12, 0.30, 0.04, 0.18, 0.55, 1.00, 0.45, 0.40, 0.05, 0.25),
     "T1w": (0.00, 0.92, 0.36, 0.68, 0.06, 0.36, 0.32, 0.12, 0.60, 0.56, 0.08, 0.45),
 }
 # tissues of the thoracic, lumbar and whole-spine scans (2D TSE): nerve roots darker than CSF on T2w;
@@ -95,9 +96,36 @@ def jitter_style(style: ScannerStyle, rng: np.random.Generator) -> ScannerStyle:
                         ghost_prob=style.ghost_prob, scale=style.scale * rng.uniform(0.9, 1.1))
 
 
+def randomise_style(rng: np.random.Generator) -> ScannerStyle:
+    """A scanner style for domain-randomised images, drawn from ranges wider than any site's (SynthSeg-style):
+    from clean to very noisy, sharp to 3 voxels of blur (a low-resolution or thick-slice scan), strong bias
+    fields, gamma 0.6-1.6, frequent ghosting."""
+    return ScannerStyle(noise=rng.uniform(0.005, 0.1), blur_vox=rng.uniform(0.3, 3.0), bias=rng.uniform(0.0, 0.6),
+                        gamma=rng.uniform(0.6, 1.6), ghost_prob=rng.uniform(0.0, 0.4), scale=rng.uniform(600, 1800))
+
+
+SOFT_TISSUES = (1, 2, 9, 11)  # fat, muscle, brain, mediastinum (anatomy.py's class numbers)
+
+
+def clutter_gain(rng: np.random.Generator, tissue: np.ndarray, spacing_mm: np.ndarray, levels: int = 6, blob_mm: float = 6.0) -> np.ndarray:
+    """Multiplicative gain [X, Y, Z] that splits the soft tissues into random blobs of random brightness.
+
+    A smooth random field over the sagittal plane ([Y, Z], ``blob_mm`` wide, shared by every slice) is cut at its
+    quantiles into ``levels`` regions, each with a gain drawn in [0.3, 1.7]; the gain is 1 outside fat, muscle,
+    brain and mediastinum. Real scans are full of structure there (face, tongue, fat septa between the neck
+    muscles, the brain's folds) that a plain synthetic background never shows; SynthSeg splits its label
+    classes the same way.
+    """
+    field = smooth_field(rng, tissue.shape[1:], sigma_vox=blob_mm / float(spacing_mm[1]))
+    edges = np.quantile(field, np.linspace(0, 1, levels + 1)[1:-1])
+    gains = rng.uniform(0.3, 1.7, size=levels).astype(np.float32)
+    gain2d = gains[np.searchsorted(edges, field)]  # [Y, Z]
+    return np.where(np.isin(tissue, SOFT_TISSUES), gain2d[None], np.float32(1.0)).astype(np.float32)
+
+
 def render(
     tissue: np.ndarray, intensities: np.ndarray, style: ScannerStyle, rng: np.random.Generator, spacing_mm: np.ndarray, texture: np.ndarray,
-    x_subsamples: int = 1, gain_y: np.ndarray | None = None, noise_y: np.ndarray | None = None,
+    x_subsamples: int = 1, gain_y: np.ndarray | None = None, noise_y: np.ndarray | None = None, gain: np.ndarray | None = None,
 ) -> np.ndarray:
     """Tissue map [X * x_subsamples, Y, Z] -> stored image [X, Y, Z] (uint16-range float) with texture, blur,
     bias, Rician noise, ghosting.
@@ -105,9 +133,12 @@ def render(
     ``texture`` is a smooth field [Y, Z] (marrow trabeculae, muscle fibres) shared across slices.
     ``x_subsamples`` > 1: each stored slice is the mean of that many consecutive tissue sub-slices (the
     partial volume of a thick 2D slice). ``gain_y`` and ``noise_y`` [Y]: multiplicative signal gain and
-    noise level along the head-feet axis (the stations of a composed whole-spine scan).
+    noise level along the head-feet axis (the stations of a composed whole-spine scan). ``gain`` [X * k, Y, Z]:
+    a multiplier of each tissue voxel's intensity (``clutter_gain``).
     """
     img = intensities[tissue].astype(np.float32)  # [X * k, Y, Z]
+    if gain is not None:
+        img *= gain
     img *= 1.0 + TEXTURE[tissue].astype(np.float32) * texture[None]
     if x_subsamples > 1:
         img = img.reshape(-1, x_subsamples, *img.shape[1:]).mean(axis=1)  # [X, Y, Z]

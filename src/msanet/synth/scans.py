@@ -26,7 +26,7 @@ import numpy as np
 from msanet.synth import anatomy as anat
 from msanet.synth import morphometry as morph
 from msanet.synth.column import ColumnAnatomy, sample_column
-from msanet.synth.contrast import jitter_style, render, smooth_field, tissue_intensities
+from msanet.synth.contrast import jitter_style, randomise_style, render, smooth_field, tissue_intensities
 from msanet.synth.storage import nifti_pair, place_labels
 from msanet.synth.trunk import column_tissue_map, extrude_column
 
@@ -169,7 +169,7 @@ def render_scan(site: SiteProtocol, seed: int, index: int, scan_type: str, femal
             cache[key] = (extrude_column(col, tissue2d, s, d, x_mm),)
         (tissue,) = cache[key]
         intens = tissue_intensities(crng, contrast, domain_random, degenerated, low_contrast, trunk=True)
-        style = jitter_style(site.styles[contrast], crng)
+        style = randomise_style(crng) if domain_random else jitter_style(site.styles[contrast], crng)
         texture = smooth_field(crng, shape[1:], sigma_vox=1.2 / spacing[1])
         gain, noise = _stations(crng, scan, np.arange(shape[1]) * spacing[1])
         if scan.field_strength_t < 2:  # lower SNR at 1.5 T

@@ -75,11 +75,11 @@ def column_tissue_map(col: ColumnAnatomy, s: np.ndarray, d: np.ndarray, sb: np.n
     inside = (db > front) & (db < back) & (sb < col.body_s(col.sacral_spans()[-1][3]) + 80)
     out[inside] = FAT
     out[inside & (db > front + t.fat_front_mm) & (db < back - t.fat_back_mm)] = MUSCLE
-    draw_head(out, s, d, back - col.body_offset(s))
     depth = _level_profile(col, u, "depth", 4.0)
     canal = np.where(u > -40, _level_profile(col, u, "canal", 0.0), 22.0)
     _cavities(out, col, s, d, sb, db, depth, front, field)
     _canal(out, col, u, d, canal)
+    draw_head(out, u, d, col)
     draw_dens_and_c1(out, u, d, col)
     _vertebrae(out, col, u, d)
     out[(d >= 0) & (d < 1.0) & (u > 0) & (u < col.sacrum_top_s()) & ((out == CSF) | (out == ANNULUS))] = LIGAMENT  # PLL
@@ -178,10 +178,10 @@ def _vertebrae(out: np.ndarray, col: ColumnAnatomy, u: np.ndarray, d: np.ndarray
     spans = col.level_spans()
     for i, (lv, top, bottom, disc_bottom) in enumerate(spans):
         flavum_end = spans[i + 1][1] + 2 if i + 1 < len(spans) else bottom + 6
-        draw_vertebra(out, u, d, lv, top, bottom, disc_bottom, _process(lv, top, bottom, disc_bottom), flavum_end)
+        draw_vertebra(out, u, d, lv, top, bottom, disc_bottom, _process(lv, top, bottom, disc_bottom), flavum_end, col.bone)
     sacral = col.sacral_spans()
     for lv, top, bottom, joint_bottom in sacral:
-        draw_vertebra(out, u, d, lv, top, bottom, joint_bottom, Process(0.0, 0.0, top, top), top)
+        draw_vertebra(out, u, d, lv, top, bottom, joint_bottom, Process(0.0, 0.0, top, top), top, col.bone)
     hiatus = col.position_s(2 + len(col.levels) + 3.5)
     top, canal_at = sacral[0][1], _level_profile(col, u, "canal", 0.0)
     dorsal = (u > top + 4) & (u < hiatus) & (d > canal_at) & (d < canal_at + 8.0 + 4.0 * (np.cos(u / 4.0) > 0.6))
