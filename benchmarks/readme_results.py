@@ -330,7 +330,7 @@ def loso_note(md: list[str]) -> list[str]:
     if synthetic is not None:
         t = {r["set"]: r for r in synthetic if r["level"] == "total"}.get("amu_t2w")
         if t is not None:
-            out += [f"Beside it, the stage-1 model trained on synthetic data only (it measures the generator's realism): amu_t2w "
+            out += [f"Beside it, the current generator's stage-1 model, trained on synthetic data only (it measures the generator's realism): amu_t2w "
                     f"{t['tp']} / {t['n_gt']} found under the right name ({num(t['detection_rate'], True)}), FPR {num(t['fpr'], True)} "
                     f"({source('real-synthetic-only.md')}).", ""]
     if (RESULTS / "real_history.md").exists():
