@@ -50,6 +50,33 @@ def test_stretch_moves_points_with_the_image():
         assert out[r, c] == pytest.approx(out[r - 3 : r + 4, c - 3 : c + 4].max())
 
 
+ELASTIC = AugmentConfig(**{**OFF, "p_elastic": 1.0, "elastic_px": 6.0, "elastic_smooth_px": 8.0})
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_elastic_moves_points_with_the_image(seed):
+    """Two dots, 20 px apart: each lands where its point goes (sub-pixel), and their spacing changes."""
+    a, b = np.array([22.3, 24.4]), np.array([42.6, 23.7])
+    spacings = []
+    for image, p in ((_dot_image(*a), a), (_dot_image(*b), b)):
+        out, pts = augment(image, {3: p}, np.random.default_rng(seed), ELASTIC)  # same seed: the same field
+        rows, cols = np.mgrid[0:64, 0:48]
+        centroid = np.array([(out * rows).sum(), (out * cols).sum()]) / out.sum()
+        assert np.linalg.norm(centroid - pts[3]) < 0.3
+        spacings.append(pts[3])
+    assert abs(np.linalg.norm(spacings[1] - spacings[0]) - 20.3) > 0.05  # not a rigid shift
+
+
+def test_elastic_off_by_default_draws_nothing():
+    image = np.random.default_rng(0).random((32, 32)).astype(np.float32)
+    rng_a, rng_b = np.random.default_rng(5), np.random.default_rng(5)
+    augment(image, {}, rng_a, AugmentConfig(**OFF))
+    augment(image, {}, rng_b, AugmentConfig(**{**OFF, "elastic_px": 9.0}))
+    rng_c = np.random.default_rng(5)
+    [rng_c.random() for _ in range(7)]  # one draw per step that existed before the elastic one; p_elastic 0 draws nothing
+    assert rng_a.random() == rng_b.random() == rng_c.random()
+
+
 @pytest.mark.parametrize("seed", range(4))
 def test_full_augmentation_invariants_and_determinism(seed):
     image = np.random.default_rng(0).random((64, 48)).astype(np.float32)
@@ -137,6 +164,9 @@ def test_intensity_steps_keep_points_and_change_values():
         (dict(translation_frac=1.0), "translation_frac"),
         (dict(brightness=-0.1), "brightness"),
         (dict(bias_strength=True), "bias_strength"),
+        (dict(elastic_px=-1.0), "elastic_px"),
+        (dict(elastic_smooth_px=0.5), "elastic_smooth_px"),
+        (dict(p_elastic=1.5), "p_elastic"),
     ],
 )
 def test_invalid_config(kwargs, message):

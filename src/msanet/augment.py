@@ -7,6 +7,11 @@ Geometric part (each step drawn with its probability):
   ``scale``, a superior-inferior stretch in ``stretch`` (rows only: longer or shorter necks and disc
   spacings at the same body depth), translation up to ``translation_frac`` of the image size on each
   axis. In ``(row, col)``: ``p' = s R diag(k, 1) (p - centre) + centre + t``.
+- **elastic**: a smooth random displacement field (white noise Gaussian-filtered with sigma
+  ``elastic_smooth_px``, scaled so its largest displacement is uniform in ``[0, elastic_px]``): the image
+  is resampled at ``p + u(p)`` (order 1) and each point moves to the ``q`` with ``q + u(q) = p`` (fixed-point
+  iteration), so discs move with their points while their spacing changes along the column. Off by default
+  (``p_elastic`` 0: no random draw at all).
 - **field-of-view crop**: keep a random window of ``crop_keep`` (fraction of each dimension) and zero
   everything outside, like the small crops of real scans.
 - No flips: left-right has no meaning in a sagittal slab, and up-down or anterior-posterior flips
@@ -36,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-_PROBABILITIES = ("p_affine", "p_crop", "p_gamma", "p_contrast", "p_bias", "p_blur", "p_noise")
+_PROBABILITIES = ("p_affine", "p_elastic", "p_crop", "p_gamma", "p_contrast", "p_bias", "p_blur", "p_noise")
 # range field -> (smallest allowed low, low may equal it?, largest allowed high)
 _RANGES = {
     "scale": (0.0, False, math.inf),
@@ -62,6 +67,9 @@ class AugmentConfig:
     scale: tuple[float, float] = (0.85, 1.15)
     stretch: tuple[float, float] = (1.0, 1.0)
     translation_frac: float = 0.08
+    p_elastic: float = 0.0
+    elastic_px: float = 3.0
+    elastic_smooth_px: float = 12.0
     p_crop: float = 0.25
     crop_keep: tuple[float, float] = (0.35, 1.0)
     p_gamma: float = 0.5
@@ -97,8 +105,11 @@ class AugmentConfig:
             "translation_frac": lambda x: 0 <= x < 1,
             "brightness": lambda x: 0 <= x <= 1,
             "bias_strength": lambda x: 0 <= x <= 3,
+            "elastic_px": lambda x: 0 <= x <= 20,
+            "elastic_smooth_px": lambda x: 1 <= x <= 100,
         }
-        ranges = {"rotation_deg": "[0, 180]", "translation_frac": "[0, 1)", "brightness": "[0, 1]", "bias_strength": "[0, 3]"}
+        ranges = {"rotation_deg": "[0, 180]", "translation_frac": "[0, 1)", "brightness": "[0, 1]", "bias_strength": "[0, 3]",
+                  "elastic_px": "[0, 20]", "elastic_smooth_px": "[1, 100]"}
         for name, ok in checks.items():
             value = getattr(self, name)
             if not (_is_number(value) and ok(value)):
@@ -122,6 +133,18 @@ def affine_matrix(angle_rad: float, scale: float, translation: np.ndarray, shape
     out[:2, :2] = linear
     out[:2, 2] = centre + np.asarray(translation, dtype=float) - linear @ centre
     return out
+
+
+def elastic_field(rng: np.random.Generator, shape: tuple[int, int], max_px: float, smooth_px: float) -> np.ndarray:
+    """Smooth random displacement ``[2, H, W]`` (rows, cols) in pixels whose largest length is ``max_px``."""
+    field = np.stack([ndimage.gaussian_filter(rng.standard_normal(shape), smooth_px, mode="reflect") for _ in range(2)])
+    peak = float(np.sqrt((field**2).sum(axis=0)).max())
+    return field * (max_px / peak) if peak > 0 else field
+
+
+def _sample(field: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Bilinear value of ``field`` [2, H, W] at the point ``p`` = (row, col), clamped to the image."""
+    return np.array([ndimage.map_coordinates(f, p.reshape(2, 1), order=1, mode="nearest")[0] for f in field])
 
 
 def _inside(p: np.ndarray, window: tuple[float, float, float, float]) -> bool:
@@ -168,6 +191,21 @@ def augment(
         eps = 1e-6
         valid &= (src_r >= -eps) & (src_r <= h - 1 + eps) & (src_c >= -eps) & (src_c <= w - 1 + eps)
         pts = {v: (forward @ np.array([p[0], p[1], 1.0]))[:2] for v, p in pts.items()}
+    if cfg.p_elastic > 0 and rng.random() < cfg.p_elastic:
+        u = elastic_field(rng, (h, w), rng.uniform(0.0, cfg.elastic_px), cfg.elastic_smooth_px)  # [2, H, W]
+        rows, cols = np.meshgrid(np.arange(h, dtype=float), np.arange(w, dtype=float), indexing="ij")
+        src = np.stack([rows + u[0], cols + u[1]])
+        out = ndimage.map_coordinates(out, src, order=1, mode="constant", cval=0.0, output=np.float32)
+        inside = ndimage.map_coordinates(valid.astype(np.float32), src, order=1, mode="constant", cval=0.0)
+        eps = 1e-6
+        valid = (inside > 1 - 1e-3) & (src[0] >= -eps) & (src[0] <= h - 1 + eps) & (src[1] >= -eps) & (src[1] <= w - 1 + eps)
+        moved = {}
+        for v, p in pts.items():
+            q = p.copy()
+            for _ in range(10):  # q + u(q) = p; converges fast for smooth fields of a few pixels
+                q = p - _sample(u, q)
+            moved[v] = q
+        pts = moved
     window = (0.0, h - 1.0, 0.0, w - 1.0)
     if rng.random() < cfg.p_crop:
         kh, kw = (max(1, int(round(rng.uniform(*cfg.crop_keep) * n))) for n in (h, w))
