@@ -14,11 +14,12 @@ from pathlib import Path
 
 import numpy as np
 from common import RESULTS, ROOT, header
+from real_scans import REAL as REAL_DATA
 
 from msanet import bids, io
 from msanet.fileio import write_text
 
-REAL = ROOT.parent / "shared" / "data" / "real" / "amu_t2w"
+REAL = REAL_DATA / "amu_t2w"
 SYNTH = ROOT / "data" / "sg260"
 VALUES = range(3, 9)  # C2-C3 .. C7-T1
 
@@ -27,7 +28,7 @@ def spacings_mm(image: Path, labels: Path) -> list[float]:
     """Distances (mm) between consecutive discs among C2-C3 .. C7-T1 that are both labelled."""
     vol = io.load_image(image)
     points = io.read_disc_labels(labels, vol)
-    world = {v: vol.affine[:3, :3] @ np.asarray(p, float) + vol.affine[:3, 3] for v, p in points.items()}
+    world = {v: vol.to_world_mm(np.asarray(p, float)) for v, p in points.items()}
     return [float(np.linalg.norm(world[v + 1] - world[v])) for v in VALUES if v in world and v + 1 in world]
 
 

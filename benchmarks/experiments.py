@@ -89,11 +89,15 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "default-clutter": "default recipe, domain-randomised data with soft-tissue clutter", "whole24": "24 channels, mixed scan types", "whole24-e80": "24 channels, mixed scan types, 80 epochs"}
 
 
+def make_synth(name: str, *flags: str) -> None:
+    """``data/<name>``: 260 synthetic subjects of the benchmark seed with ``flags``, unless it exists."""
+    if not (DATA / name / "participants.tsv").exists():
+        msanet("synth", str(DATA / name), "--subjects", "260", "--seed", str(SEED), *flags, "--quiet")
+
+
 def make_data() -> None:
-    if not (DATA / "sg260" / "participants.tsv").exists():
-        msanet("synth", str(DATA / "sg260"), "--subjects", "260", "--seed", str(SEED), "--quiet")
-    if not (DATA / "sg260-dr" / "participants.tsv").exists():
-        msanet("synth", str(DATA / "sg260-dr"), "--subjects", "260", "--seed", str(SEED), "--domain-random", "--quiet")
+    make_synth("sg260")
+    make_synth("sg260-dr", "--domain-random")
     SPLITS.mkdir(parents=True, exist_ok=True)
     if not (SPLITS / "subject.json").exists():
         msanet("split", str(DATA / "sg260"), "-o", str(SPLITS / "subject.json"), "--seed", str(SEED))
@@ -137,8 +141,8 @@ def train_only(name: str) -> Path:
     data, split, extra = RUN_SPECS[name]
     out = RUNS / name
     if not (out / "done").exists():
-        if data in OPTIONAL_DATA and not (DATA / data / "participants.tsv").exists():
-            msanet("synth", str(DATA / data), "--subjects", "260", "--seed", str(SEED), *OPTIONAL_DATA[data], "--quiet")
+        if data in OPTIONAL_DATA:
+            make_synth(data, *OPTIONAL_DATA[data])
         if "--init" in extra:
             init = Path(extra[extra.index("--init") + 1])
             if not init.exists():

@@ -22,10 +22,11 @@ import numpy as np  # noqa: E402
 
 from msanet import io  # noqa: E402
 from msanet.preprocess import PreprocessConfig, labels_to_pixels, preprocess_volume  # noqa: E402
+from real_scans import REAL as REAL_DATA  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "data" / "real" / "sct_testing_data" / "t1" / "t1w.nii.gz"
-AMU = ROOT.parent / "shared" / "data" / "real" / "amu_t2w"
+AMU = REAL_DATA / "amu_t2w"
 CFG = PreprocessConfig(pixel_mm=0.5, height=640, width=512)
 
 

@@ -142,9 +142,10 @@ def elastic_field(rng: np.random.Generator, shape: tuple[int, int], max_px: floa
     return field * (max_px / peak) if peak > 0 else field
 
 
-def _sample(field: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Bilinear value of ``field`` [2, H, W] at the point ``p`` = (row, col), clamped to the image."""
-    return np.array([ndimage.map_coordinates(f, p.reshape(2, 1), order=1, mode="nearest")[0] for f in field])
+def _within(src_r: np.ndarray, src_c: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Output pixels whose source position ``(src_r, src_c)`` lies inside the ``h x w`` input image."""
+    eps = 1e-6
+    return (src_r >= -eps) & (src_r <= h - 1 + eps) & (src_c >= -eps) & (src_c <= w - 1 + eps)
 
 
 def _inside(p: np.ndarray, window: tuple[float, float, float, float]) -> bool:
@@ -188,8 +189,7 @@ def augment(
         rows, cols = np.meshgrid(np.arange(h, dtype=float), np.arange(w, dtype=float), indexing="ij")
         src_r = inverse[0, 0] * rows + inverse[0, 1] * cols + inverse[0, 2]
         src_c = inverse[1, 0] * rows + inverse[1, 1] * cols + inverse[1, 2]
-        eps = 1e-6
-        valid &= (src_r >= -eps) & (src_r <= h - 1 + eps) & (src_c >= -eps) & (src_c <= w - 1 + eps)
+        valid &= _within(src_r, src_c, h, w)
         pts = {v: (forward @ np.array([p[0], p[1], 1.0]))[:2] for v, p in pts.items()}
     if cfg.p_elastic > 0 and rng.random() < cfg.p_elastic:
         u = elastic_field(rng, (h, w), rng.uniform(0.0, cfg.elastic_px), cfg.elastic_smooth_px)  # [2, H, W]
@@ -197,15 +197,13 @@ def augment(
         src = np.stack([rows + u[0], cols + u[1]])
         out = ndimage.map_coordinates(out, src, order=1, mode="constant", cval=0.0, output=np.float32)
         inside = ndimage.map_coordinates(valid.astype(np.float32), src, order=1, mode="constant", cval=0.0)
-        eps = 1e-6
-        valid = (inside > 1 - 1e-3) & (src[0] >= -eps) & (src[0] <= h - 1 + eps) & (src[1] >= -eps) & (src[1] <= w - 1 + eps)
-        moved = {}
-        for v, p in pts.items():
+        valid = (inside > 1 - 1e-3) & _within(src[0], src[1], h, w)
+        if pts:
+            p = np.array(list(pts.values())).T  # [2, N]
             q = p.copy()
             for _ in range(10):  # q + u(q) = p; converges fast for smooth fields of a few pixels
-                q = p - _sample(u, q)
-            moved[v] = q
-        pts = moved
+                q = p - np.stack([ndimage.map_coordinates(f, q, order=1, mode="nearest") for f in u])
+            pts = dict(zip(pts, q.T))
     window = (0.0, h - 1.0, 0.0, w - 1.0)
     if rng.random() < cfg.p_crop:
         kh, kw = (max(1, int(round(rng.uniform(*cfg.crop_keep) * n))) for n in (h, w))

@@ -244,6 +244,12 @@ def degenerate_discs(rng: np.random.Generator, levels: list[Level]) -> None:
             lv.disc_height *= 0.7 + 0.25 * draw / DEGENERATION_RATE.get(lv.name, 0.05)
 
 
+def cord_centre_mm(canal_mm: np.ndarray | float) -> np.ndarray | float:
+    """Distance (mm) of the cord's centre behind the posterior body line, for a canal ``canal_mm`` deep: the cord
+    lies a little in front of the canal's middle."""
+    return 1.0 + 0.45 * canal_mm
+
+
 def sd_coordinates(anatomy: Anatomy, yz_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(s, d) of points ``yz_mm`` [..., 2] relative to the posterior body line."""
     return project_sd(*anatomy.curve(), yz_mm)
@@ -292,7 +298,7 @@ def tissue_map_2d(anatomy: Anatomy, s: np.ndarray, d: np.ndarray) -> np.ndarray:
     canal = (d > 1.0) & (d < canal_at) & (s > -30)
     out[canal] = CSF
     cord_ap = np.where(s < 0, anatomy.cord_ap + np.clip(-s, 0, 30) * 0.25, anatomy.cord_ap - 1.0 * thorax)
-    cord_centre = 1.0 + canal_at * 0.45
+    cord_centre = cord_centre_mm(canal_at)
     out[(np.abs(d - cord_centre) < cord_ap / 2) & (s > -40) & (d > 0)] = CORD
     draw_head(out, s, d, anatomy)
     draw_dens_and_c1(out, s, d, anatomy)
@@ -329,7 +335,7 @@ def draw_head(out: np.ndarray, s: np.ndarray, d: np.ndarray, anatomy: Anatomy) -
     out[fossa] = CSF
     # brain stem: continues the cord, leaning forward a third as much as the clivus; the pons bulges forward
     # towards the clivus, a cistern away from it; the medulla widens from the cord's size over 14 mm
-    cord_back = 1.0 + 20.0 * 0.45 + (anatomy.cord_ap + 1.25) / 2
+    cord_back = cord_centre_mm(20.0) + (anatomy.cord_ap + 1.25) / 2  # the cord at the foramen: canal 20 mm, 1.25 mm wider
     back = cord_back - 0.33 * h.clivus_slope * up
     blend = np.clip(up / 14, 0, 1)
     ap = anatomy.cord_ap + 1.25 + (h.medulla_ap_mm - anatomy.cord_ap - 1.25) * blend

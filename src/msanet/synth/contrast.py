@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from msanet.synth.anatomy import N_CERVICAL_TISSUES, TISSUES
+from msanet.synth.anatomy import BRAIN, FAT, MEDIASTINUM, MUSCLE, N_CERVICAL_TISSUES, TISSUES
 
 MEANS = {
     #        air   fat   musc  marrow cortex annul nucl  csf   cord  brain  lig   medi
@@ -104,7 +104,7 @@ def randomise_style(rng: np.random.Generator) -> ScannerStyle:
                         gamma=rng.uniform(0.6, 1.6), ghost_prob=rng.uniform(0.0, 0.4), scale=rng.uniform(600, 1800))
 
 
-SOFT_TISSUES = (1, 2, 9, 11)  # fat, muscle, brain, mediastinum (anatomy.py's class numbers)
+SOFT_TISSUES = (FAT, MUSCLE, BRAIN, MEDIASTINUM)
 
 
 def clutter_gain(rng: np.random.Generator, tissue: np.ndarray, spacing_mm: np.ndarray, levels: int = 6, blob_mm: float = 6.0) -> np.ndarray:

@@ -24,7 +24,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from msanet.synth.anatomy import (
     AIR, ANNULUS, BLOOD, BOWEL, CORD, CORTEX, CSF, FALLBACK, FAT, HALF_WIDTH, HEART, LIGAMENT, LIVER, LUNG, MARROW, MEDIASTINUM,
-    MUSCLE, NERVE, NUCLEUS, URINE, VISCERA, Process, draw_dens_and_c1, draw_head, draw_vertebra,
+    MUSCLE, NERVE, NUCLEUS, URINE, VISCERA, Process, cord_centre_mm, draw_dens_and_c1, draw_head, draw_vertebra,
 )
 from msanet.synth.column import STEP_MM, ColumnAnatomy
 
@@ -152,7 +152,7 @@ def _canal(out: np.ndarray, col: ColumnAnatomy, u: np.ndarray, d: np.ndarray, ca
     cord_ap = np.where(u < 0, col.cord_ap + np.clip(-u, 0, 30) * 0.25, col.cord_ap - 1.0 * thorax)
     enlargement = np.exp(-(((u - (col.conus_s - 45)) / 25) ** 2))  # lumbar enlargement above the conus
     cord_ap = (cord_ap + 1.2 * enlargement) * np.clip((col.conus_s - u) / 22, 0, 1) ** 0.7
-    centre = 1.0 + canal * 0.45
+    centre = cord_centre_mm(canal)
     out[(np.abs(d - centre) < cord_ap / 2) & (u > -40) & (d > 0) & (u < col.conus_s)] = CORD
     below = (u >= col.conus_s - 2) & (u < col.sac_end_s) & (d > 1.0)
     out[below & (np.abs(d - centre) < 0.5)] = NERVE  # filum terminale
