@@ -9,6 +9,11 @@
     python benchmarks/experiments.py seeds       # run-to-run variation: the four ablation runs with a second seed
     python benchmarks/experiments.py real [--model PATH] [--folds DIR] [--name NAME]  # the real scans of ../shared/data/real
     python benchmarks/experiments.py scan-types  # one 24-channel model on mixed scan types, scored per type (scan_types.py)
+    python benchmarks/experiments.py family F [--bundle]  # a two-stage family (any, any1mm, fine1mm, anyhead): stage 1,
+                                                  # its 6 leave-one-out fine-tunes, their synthetic and real scores;
+                                                  # --bundle: also the fine-tune on all six, bundled as the default model
+    python benchmarks/experiments.py train RUN [RUN ...] [--parallel]  # train runs only, e.g. on a GPU machine with
+                                                  # MSANET_TRAIN_FLAGS="--device cuda --workers 4" (flags of where, not what)
     python benchmarks/experiments.py default-real  # the bundled model: 'default' fine-tuned with the real amu_t2w scans,
                                                   # its 6 leave-one-subject-out twins, and the real benchmark of both models
 
@@ -20,8 +25,10 @@ with the exact command, commit, machine and wall times. The protocol is in bench
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from common import RESULTS, ROOT, commit, header, machine, msanet, num, sha256
@@ -66,10 +73,39 @@ RUN_SPECS["default-real"] = ("sg260-dr", "subject", REAL_FLAGS)
 # a trial of the generator's soft-tissue clutter (real_trials.md): the default recipe on a cluttered domain-randomised copy
 RUN_SPECS["default-clutter"] = ("sg260-drc", "subject", [str(Path("benchmarks") / "default.yaml"), "--epochs", "40"])
 OPTIONAL_DATA = {"sg260-drc": ["--domain-random", "--clutter"]}  # data sets made only when a run needs them
+DATA_FLAGS = {"sg260": [], "sg260-dr": ["--domain-random"], **OPTIONAL_DATA}  # msanet synth flags of each 260-subject set
 RUN_SPECS["whole24"] = ("mixed200", "mixed", ["--num-discs", "24"])  # the whole-spine benchmark (benchmarks/scan_types.py)
 RUN_SPECS["whole24-e80"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80"])
 for _subject in REAL_SUBJECTS:  # leave-one-subject-out twins of default-real: real-<subject> never saw <subject>
     RUN_SPECS[f"real-{_subject}"] = ("sg260-dr", "subject", [*REAL_FLAGS, "--exclude-subjects", _subject])
+# Two-stage families beside the default one, each in runs/<family>/: stage 1 <family>/default (the default recipe + the
+# family's flags) and its six leave-one-subject-out fine-tunes <family>/real-<subject> (the default-real recipe + the
+# same flags). `python benchmarks/experiments.py family <family>` trains and scores one (results/<family>.md, real-<family>*.md).
+FINE_GRID = ["--pixel-mm", "1.0", "--size", "256x256"]  # 1 mm grid: four times the pixels, heatmaps at 4 mm (a GPU's work)
+FAMILIES = {
+    "any": ["--any-disc"],  # the class-agnostic "any disc" channel (issue 12, item 3; not in the paper)
+    "any1mm": ["--any-disc", *FINE_GRID, "--any-sigma-mm", "4"],  # ... on the 1 mm grid
+    "fine1mm": FINE_GRID,  # the paper's model on the 1 mm grid (finer localisation alone)
+    "anyhead": ["--any-disc", "--out-stride", "1"],  # the any-disc channel with heatmaps at the input's 2 mm (upsampling head)
+}
+# flags of a family's fine-tunes only: the GPU run of the 1 mm families stopped their fine-tunes after 6 of 12 epochs
+# (the device's time limit), and that is the recipe their leave-one-subject-out figures measure
+FINE_TUNE_FLAGS = {"any1mm": ["--stop-after", "6"], "fine1mm": ["--stop-after", "6"]}
+FAMILY_LABELS = {"any": "default recipe + 'any disc' channel", "any1mm": "default recipe + 'any disc' channel, 1 mm grid",
+                 "fine1mm": "default recipe, 1 mm grid", "anyhead": "default recipe + 'any disc' channel, heatmaps at stride 1"}
+
+
+def add_family(family: str, flags: list[str]) -> None:
+    RUN_SPECS[f"{family}/default"] = ("sg260-dr", "subject", [*RUN_SPECS["default"][2], *flags])
+    fine_tune = [*REAL_FLAGS, *flags, *FINE_TUNE_FLAGS.get(family, [])]
+    fine_tune[fine_tune.index("--init") + 1] = str(RUNS / family / "default" / "best.safetensors")
+    for subject in REAL_SUBJECTS:
+        RUN_SPECS[f"{family}/real-{subject}"] = ("sg260-dr", "subject", [*fine_tune, "--exclude-subjects", subject])
+    RUN_SPECS[f"{family}/default-real"] = ("sg260-dr", "subject", fine_tune)  # all six real scans: the model to bundle
+
+
+for _family, _flags in FAMILIES.items():
+    add_family(_family, _flags)
 EXPERIMENTS = {
     "table1": ["baseline", "full"],
     "ablation": ["baseline", "mgca", "contrastive", "full"],
@@ -86,7 +122,9 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "baseline-seed1": "stacked hourglass (baseline), seed 1", "full-seed1": "MSA-Net (full), seed 1",
           "mgca-seed1": "+ M-GCA, seed 1", "contrastive-seed1": "+ contrastive, seed 1",
           "default-real": "default model fine-tuned with the 6 real amu_t2w scans",
-          "default-clutter": "default recipe, domain-randomised data with soft-tissue clutter", "whole24": "24 channels, mixed scan types", "whole24-e80": "24 channels, mixed scan types, 80 epochs"}
+          "default-clutter": "default recipe, domain-randomised data with soft-tissue clutter", "whole24": "24 channels, mixed scan types", "whole24-e80": "24 channels, mixed scan types, 80 epochs",
+          **{f"{family}/default": label for family, label in FAMILY_LABELS.items()},
+          **{f"{family}/default-real": f"{label}, fine-tuned with the 6 real amu_t2w scans" for family, label in FAMILY_LABELS.items()}}
 
 
 def make_synth(name: str, *flags: str) -> None:
@@ -96,8 +134,8 @@ def make_synth(name: str, *flags: str) -> None:
 
 
 def make_data() -> None:
-    make_synth("sg260")
-    make_synth("sg260-dr", "--domain-random")
+    make_synth("sg260", *DATA_FLAGS["sg260"])
+    make_synth("sg260-dr", *DATA_FLAGS["sg260-dr"])
     SPLITS.mkdir(parents=True, exist_ok=True)
     if not (SPLITS / "subject.json").exists():
         msanet("split", str(DATA / "sg260"), "-o", str(SPLITS / "subject.json"), "--seed", str(SEED))
@@ -148,7 +186,9 @@ def train_only(name: str) -> Path:
             if not init.exists():
                 sys.exit(f"{init}: the run this one starts from is missing (python benchmarks/experiments.py default)")
         resume = ["--resume"] if (out / "last.state.pt").exists() else []
-        msanet("train", "--bids", str(DATA / data), "--split", str(SPLITS / f"{split}.json"), "--out", str(out), *BASE_FLAGS, *extra, *resume)
+        machine_flags = os.environ.get("MSANET_TRAIN_FLAGS", "").split()  # e.g. "--device cuda --workers 4": where, not what
+        msanet("train", "--bids", str(DATA / data), "--split", str(SPLITS / f"{split}.json"), "--out", str(out), *BASE_FLAGS, *extra, *resume,
+               *machine_flags)
         (out / "done").write_text("")
     return out
 
@@ -225,14 +265,21 @@ def write_model_card(record: dict) -> None:
     rows = [f"| {c} | {v['2d']['dtt_mean']:.2f} +- {v['2d']['dtt_std']:.2f} | {100 * v['2d']['fnr']:.1f} % | {100 * v['2d']['fpr']:.1f} % |"
             for c, v in sorted(m.items()) if v["2d"]["dtt_mean"] is not None]
     tc = meta["train_config"]
+    mc = meta["model_config"]
     real_subjects = sorted(p.name for p in (REAL / "amu_t2w").glob("sub-*")) if tc.get("extra_bids") else []
-    start = json.loads((RUNS / "default" / "best.json").read_text()) if tc.get("init") else None
+    family = record["name"].split("/")[0] if "/" in record["name"] else None  # a two-stage family's stage 2, or default-real
+    stage1 = f"{family}/default" if family else "default"
+    made_by = f"family {family} --bundle" if family else record["name"]
+    folds = f"benchmarks/runs/{family}" if family else "benchmarks/runs"
+    start = json.loads((RUNS / stage1 / "best.json").read_text()) if tc.get("init") else None
+    extras = (["the class-agnostic 'any disc' channel (discs placed by its peaks, named by anatomical order: `decode.name_positions`)"]
+              if mc.get("any_disc") else []) + ([f"heatmaps at stride {mc['out_stride']} (upsampling head)"] if mc.get("out_stride", 4) != 4 else [])
     card = [
         "# msanet default model", "",
         f"- file: `msanet-default.safetensors` ({size_mb:.1f} MB) + `msanet-default.json` (config, config hash, calibrated threshold "
-        f"{meta['threshold']:.3f}); made by `python benchmarks/experiments.py {record['name']}` at commit {commit()}",
-        f"- architecture: full MSA-Net (M-GCA, fusion, contrastive training), width {meta['model_config']['width']}, "
-        f"{meta['model_config']['num_discs']} disc channels (C1-C2 .. T4-T5)",
+        f"{meta['threshold']:.3f}); made by `python benchmarks/experiments.py {made_by}` at commit {commit()}",
+        f"- architecture: full MSA-Net (M-GCA, fusion, contrastive training), width {mc['width']}, "
+        f"{mc['num_discs']} disc channels (C1-C2 .. T4-T5)" + "".join(f"; plus {e} (not in the paper)" for e in extras),
         f"- input: mid-sagittal slab resampled to {meta['preprocess']['height']} x {meta['preprocess']['width']} px at "
         f"{meta['preprocess']['pixel_mm']} mm (field of view {meta['preprocess']['height'] * meta['preprocess']['pixel_mm']:.0f} mm; "
         "longer scans are read in overlapping windows)",
@@ -243,8 +290,10 @@ def write_model_card(record: dict) -> None:
         card += [
             f"- training data, real: the {len(real_subjects)} real T2w scans of `../shared/data/real/amu_t2w` ({', '.join(real_subjects)}; "
             f"one site, 1 mm, C2-C3 .. T4-T5 labelled), each seen {tc['extra_repeat']} times per epoch beside the synthetic images",
-            f"- training: stage 1, synthetic only: `python benchmarks/experiments.py default` ({start['train_config']['epochs']} epochs, "
-            f"lr {start['train_config']['lr']:g}); stage 2, this model: the stage-1 weights fine-tuned {tc['epochs']} epochs at lr "
+            f"- training: stage 1, synthetic only: `python benchmarks/experiments.py {'family ' + family if family else 'default'}` "
+            f"(`benchmarks/runs/{stage1}`, {start['train_config']['epochs']} epochs, "
+            f"lr {start['train_config']['lr']:g}); stage 2, this model: the stage-1 weights fine-tuned "
+            f"{str(tc['stop_after']) + ' of a ' + str(tc['epochs']) + '-epoch schedule' if tc.get('stop_after') else str(tc['epochs'])} epochs at lr "
             f"{tc['lr']:g} on synthetic + real (`{' '.join(record['flags'])}`), last epoch kept; {record['train_seconds']} s on {machine()}",
         ]
     else:
@@ -271,9 +320,9 @@ def write_model_card(record: dict) -> None:
         totals = {r["set"]: r for r in rows if r["level"] == "total"}
         amu = totals["amu_t2w"]
         crop = ", ".join(f"{r['disc']} ({float(r['confidence']):.2f})" for r in rows if r["set"] == "sct_testing_data" and r["level"] == "prediction")
-        card += ["## Real scans (benchmarks/results/real.md, `python benchmarks/experiments.py real --folds benchmarks/runs`)", "",
+        card += [f"## Real scans (benchmarks/results/real.md, `python benchmarks/experiments.py real --folds {folds}`)", "",
                  "The amu_t2w figures are leave-one-subject-out: each scan is scored by the model of this recipe that never saw it "
-                 "(`benchmarks/runs/real-<subject>`), never by this model, which trained on all six.", "",
+                 f"(`{folds}/real-<subject>`), never by this model, which trained on all six.", "",
                  "| set | discs labelled | found under the right name | FPR | DTT mean (mm) |", "|---|---|---|---|---|",
                  f"| amu_t2w (6 scans, leave-one-subject-out) | {amu['n_gt']} | {amu['tp']} ({num(amu['detection_rate'], True)}) | "
                  f"{num(amu['fpr'], True)} | {num(amu['dtt_mean_mm'])} |", "",
@@ -284,11 +333,36 @@ def write_model_card(record: dict) -> None:
         "- Real training data: six scans of one site and one contrast (T2w). Its real-scan figures are measured on those six "
         "(leave-one-subject-out) and on two unlabelled-or-single-label scans; other sites, T1w and pathology are not measured. "
         "Check every result on its QC picture.",
-        "- Trained on a 2-core CPU budget (low resolution, few updates): far from the paper's accuracy; use it to try the tool, "
+        "- Trained on a small budget (minutes of compute, few updates): far from the paper's accuracy; use it to try the tool, "
         "then train on your own labelled data (`msanet train`, `--extra-bids` for real scans).",
         "- Cervical and upper thoracic spine only (C1-C2 .. T4-T5); no lumbar spine; adult anatomy; sagittal T1w/T2w.",
     ]
     (weights / "MODEL_CARD.md").write_text("\n".join(card) + "\n")
+
+
+def run_family(family: str, bundle: bool = False) -> None:
+    """Train (unless finished) and score a two-stage family: the synthetic test split of its stage 1
+    (results/<family>.md), stage 1 on the real scans (real-<family>-synthetic-only.md) and the six fine-tunes, each real
+    scan scored by the one that left it out (real-<family>.md). ``bundle``: also the fine-tune on all six real scans,
+    bundled as the default model (results/default-real.md, real.md, the model card)."""
+    from real_scans import run_real
+
+    started = time.time()
+    make_data()
+    record = run(f"{family}/default")
+    print(f"wrote {write_results(family, [record], f'python benchmarks/experiments.py family {family}', started)}")
+    run_real(RUNS / family / "default" / "best.safetensors", None, f"real-{family}-synthetic-only")
+    for subject in REAL_SUBJECTS:
+        train_only(f"{family}/real-{subject}")
+    # no fine-tune saw all six scans: each scan is scored by the fold that left it out
+    print(f"wrote {run_real(RUNS / family / f'real-{REAL_SUBJECTS[0]}' / 'best.safetensors', RUNS / family, f'real-{family}')}")
+    if bundle:
+        started = time.time()
+        record = run(f"{family}/default-real")
+        print(f"wrote {write_results('default-real', [record], f'python benchmarks/experiments.py family {family} --bundle', started)}")
+        bundle_default(record)
+        run_real(ROOT / "src" / "msanet" / "weights" / "msanet-default.safetensors", RUNS / family, "real")
+        write_model_card(record)  # now with the real-scan figures
 
 
 def main() -> None:
@@ -304,6 +378,26 @@ def main() -> None:
         parser.add_argument("--name", default="real", help="results file stem (default: real; pictures go to docs/figures/ only for it)")
         args = parser.parse_args(sys.argv[2:])
         print(f"wrote {run_real(args.model, args.folds, args.name)}")
+        return
+    if sys.argv[1:2] == ["train"]:
+        import argparse
+
+        parser = argparse.ArgumentParser(prog="python benchmarks/experiments.py train", description="train runs only (no scoring)")
+        parser.add_argument("names", nargs="+", choices=sorted(RUN_SPECS), metavar="RUN", help="runs of RUN_SPECS, e.g. any1mm/default")
+        parser.add_argument("--parallel", action="store_true", help="all at once (one GPU holds several of these small runs)")
+        args = parser.parse_args(sys.argv[2:])
+        for data in dict.fromkeys(RUN_SPECS[name][0] for name in args.names):  # only the data sets these runs need
+            if data in DATA_FLAGS:
+                make_synth(data, *DATA_FLAGS[data])
+            elif not (DATA / data / "participants.tsv").exists():
+                sys.exit(f"{DATA / data}: missing (the experiment that uses it makes it, e.g. scan-types)")
+        with ThreadPoolExecutor(len(args.names) if args.parallel else 1) as pool:
+            list(pool.map(train_only, args.names))
+        return
+    if sys.argv[1:2] == ["family"]:
+        if len(sys.argv) not in (3, 4) or sys.argv[2] not in FAMILIES or sys.argv[3:] not in ([], ["--bundle"]):
+            sys.exit(f"usage: python benchmarks/experiments.py family {{{','.join(FAMILIES)}}} [--bundle]")
+        run_family(sys.argv[2], bundle=sys.argv[3:] == ["--bundle"])
         return
     if sys.argv[1:] == ["scan-types"]:
         from scan_types import run_scan_types

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import re
 import subprocess
 from pathlib import Path
 
@@ -275,7 +276,7 @@ def section_targets() -> list[str]:
             out.append(f"| {contrast}: FNR < 1 % | {num(fnr, True)} | {num(fnr - TARGETS['fnr'], True)} |")
     for c in comp:
         out.append(f"| batch-1 inference <= {TARGETS['latency_ms']:.0f} ms on 2 cores ({c['size'][0]}x{c['size'][1]} px, width {c['width']}, "
-                   f"the bundled model) | {c['latency_batch1_ms']:.0f} ms | {c['latency_batch1_ms'] - TARGETS['latency_ms']:+.0f} ms |")
+                   f"the benchmark runs' size) | {c['latency_batch1_ms']:.0f} ms | {c['latency_batch1_ms'] - TARGETS['latency_ms']:+.0f} ms |")
     for c in complexity_files():
         if c["width"] != 64:
             out.append(f"| same, paper-size model ({c['size'][0]}x{c['size'][1]} px, width {c['width']}) | {c['latency_batch1_ms']:.0f} ms | "
@@ -288,16 +289,33 @@ def section_targets() -> list[str]:
     return out
 
 
+def command_of(name: str) -> str | None:
+    """The command on the '- command:' line of a result file, without its backticks."""
+    path = RESULTS / f"{name}.md"
+    if not path.exists():
+        return None
+    line = next((x.split(":", 1)[1].strip() for x in path.read_text().splitlines() if x.startswith("- command:")), None)
+    return line.strip("`") if line else None
+
+
+def bundled_family() -> str | None:
+    """The two-stage family (experiments.py FAMILIES) whose stage 2 is bundled, or None for the plain default recipe."""
+    found = re.search(r"family (\S+) --bundle", command_of("default-real") or "")
+    return found.group(1) if found else None
+
+
 def section_default() -> list[str]:
-    rows = read_csv("default")
+    family = bundled_family()
+    stage1 = family or "default"
+    rows = read_csv(stage1)
     out = ["### The bundled default model", ""]
     bundled = read_csv("default-real")
     if bundled is not None:
         out += ["Two stages: the synthetic model below (stage 1), then fine-tuned with the six real amu_t2w scans beside the synthetic "
-                "images (stage 2, `python benchmarks/experiments.py default-real`). Stage 2 on the realistic synthetic test split: "
+                f"images (stage 2, `{command_of('default-real')}`). Stage 2 on the realistic synthetic test split: "
                 f"{source('default-real.md')}; model card: [src/msanet/weights/MODEL_CARD.md](src/msanet/weights/MODEL_CARD.md).", ""]
-        out += metric_table(bundled, ["default-real"]) + [""]
-        if commit_of("default-real") != commit_of("default"):
+        out += metric_table(bundled, list(dict.fromkeys(r["run"] for r in bundled))) + [""]
+        if family is None and commit_of("default-real") != commit_of("default"):
             out += [f"The bundled stage 2 was made at commit {commit_of('default-real')}, from that commit's stage 1 and synthetic data. "
                     f"Stage 1 below is the current generator's; the stage 2 made from it the same way "
                     f"({source('default-real-v2.md')}) scored lower on the real scans and was not bundled "
@@ -305,9 +323,14 @@ def section_default() -> list[str]:
         out += ["Stage 1, synthetic only:", ""]
     if rows is not None:
         out += [f"Trained on the domain-randomised copy of the benchmark (random tissue intensities), scored on the realistic test "
-                f"split. Source: {source('default.md')}" + ("." if bundled is not None else
+                f"split. Source: {source(stage1 + '.md')}" + ("." if bundled is not None else
                 "; model card: [src/msanet/weights/MODEL_CARD.md](src/msanet/weights/MODEL_CARD.md)."), ""]
-        out += metric_table(rows, ["default"]) + [""]
+        out += metric_table(rows, list(dict.fromkeys(r["run"] for r in rows))) + [""]
+        if family is not None:
+            plain = read_csv("default")
+            if plain is not None:
+                out += [f"The paper's model, same recipe without the additions ({source('default.md')}):", "",
+                        *metric_table(plain, ["default"]), ""]
         tried = read_csv("default-tau0.5")
         if tried is not None:
             new = {r["contrast"]: r for r in tried if r["definition"] == "2d"}
@@ -324,15 +347,16 @@ def loso_note(md: list[str]) -> list[str]:
     """What trained the model, leave-one-subject-out scoring, the synthetic-only model beside it, and the history of models."""
     out = []
     if any("leave-one-subject-out" in line for line in md):
+        folds = f"benchmarks/runs/{bundled_family()}" if bundled_family() else "benchmarks/runs"
         out += ["The bundled model trained on the six amu_t2w scans, so each of them is scored **leave-one-subject-out**: by the "
-                "model of the same recipe that never saw it (`benchmarks/runs/real-<subject>`, listed in real.md).", ""]
-    synthetic = read_csv("real-synthetic-only")
+                f"model of the same recipe that never saw it (`{folds}/real-<subject>`, listed in real.md).", ""]
+    synthetic = read_csv(f"real-{bundled_family()}-synthetic-only" if bundled_family() else "real-synthetic-only")
     if synthetic is not None:
         t = {r["set"]: r for r in synthetic if r["level"] == "total"}.get("amu_t2w")
         if t is not None:
-            out += [f"Beside it, the current generator's stage-1 model, trained on synthetic data only (it measures the generator's realism): amu_t2w "
+            out += [f"Beside it, the bundled recipe's stage-1 model, trained on synthetic data only (it measures the generator's realism): amu_t2w "
                     f"{t['tp']} / {t['n_gt']} found under the right name ({num(t['detection_rate'], True)}), FPR {num(t['fpr'], True)} "
-                    f"({source('real-synthetic-only.md')}).", ""]
+                    f"({source((f'real-{bundled_family()}' if bundled_family() else 'real') + '-synthetic-only.md')}).", ""]
     if (RESULTS / "real_history.md").exists():
         out += [f"Every model measured on these scans, and what was tried: {source('real_history.md')}, "
                 f"{source('real_trials.md')}.", ""]

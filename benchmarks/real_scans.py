@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -38,7 +39,7 @@ from common import RESULTS, ROOT, commit, header, msanet, num, sha256, small_png
 from msanet import discs
 from msanet.fileio import atomic_path, ensure_dir, write_text
 
-REAL = ROOT.parent / "shared" / "data" / "real"
+REAL = Path(os.environ.get("MSANET_REAL_DATA", ROOT.parent / "shared" / "data" / "real"))  # the real scans (README there)
 DEFAULT_MODEL = ROOT / "src" / "msanet" / "weights" / "msanet-default.safetensors"
 FIGURES = ROOT / "docs" / "figures" / "real"
 WORK = ROOT / "benchmarks" / "runs" / "real"
@@ -76,15 +77,19 @@ def lumbar_bids(work: Path) -> Path:
 
 
 def trained_on(model: Path, bids_root: Path) -> set[str]:
-    """Subject ids of ``bids_root`` whose scans trained checkpoint ``model`` (from the training config in its JSON)."""
+    """Subject ids of ``bids_root`` whose scans trained checkpoint ``model`` (from the training config in its JSON).
+
+    A data set counts as ``bids_root`` by its path or by its folder name alone: a run trained on another machine (a GPU
+    one) holds that machine's path, and a same-named set is safer counted as seen than scored as unseen."""
     meta = json.loads(model.with_suffix(".json").read_text())
     cfg = meta.get("train_config") or {}
     root = bids_root.resolve()
     subjects = {p.name for p in bids_root.glob("sub-*") if p.is_dir()}
     used = set()
-    if cfg.get("bids") and Path(cfg["bids"]).resolve() == root:
+    same = lambda path: Path(path).resolve() == root or Path(path).name == root.name  # noqa: E731
+    if cfg.get("bids") and same(cfg["bids"]):
         used |= subjects  # trained on its split: every subject counts as seen
-    if any(Path(extra).resolve() == root for extra in cfg.get("extra_bids") or []):
+    if any(same(extra) for extra in cfg.get("extra_bids") or []):
         used |= subjects - set(cfg.get("exclude_subjects") or [])
     return used
 

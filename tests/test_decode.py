@@ -3,8 +3,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from msanet.decode import Detection, calibrate_threshold, channel_candidates, decode_heatmaps, disc_positions, refine_peak
-from msanet.heatmaps import make_heatmaps
+from msanet.decode import (
+    ANY_MIN_SEPARATION_MM,
+    ANY_WEIGHT,
+    SKIP_PENALTY,
+    any_nms_radius,
+    Detection,
+    calibrate_threshold,
+    channel_candidates,
+    decode_heatmaps,
+    decode_outputs,
+    disc_positions,
+    name_positions,
+    refine_peak,
+)
+from msanet.heatmaps import make_any_heatmap, make_heatmaps
 
 
 def gaussian(h, w, r, c, sigma=1.5, peak=1.0):
@@ -195,3 +208,137 @@ def test_disc_positions_threshold_and_invalid_arguments():
         disc_positions(np.zeros((8, 8)))
     with pytest.raises(ValueError, match="threshold=1.5"):
         disc_positions(heat, threshold=1.5)
+
+
+# ---- "any disc" channel: positions from its peaks, names by anatomical order ------------------------------------
+
+VALUES = tuple(range(2, 13))  # the paper's 11 channels, C1-C2 .. T4-T5
+PX = 2.0  # mm per input pixel of these cases (stride 4: 8 mm per heatmap pixel)
+
+
+def _outputs(true_rows, named_rows, shape=(160, 32), col=14.0, any_sigma_mm=6.0):
+    """Named channels peaking at ``named_rows`` {value: row} and an any-disc map peaking at ``true_rows`` (input px,
+    stride 4, 2 mm pixels, named sigma 10 mm)."""
+    named = make_heatmaps({v: np.array([r, col]) for v, r in named_rows.items()}, VALUES, shape, 4, 10.0, PX)
+    any_map = make_any_heatmap({i: np.array([r, col]) for i, r in enumerate(true_rows)}, shape, 4, any_sigma_mm, PX)
+    return named, any_map
+
+
+def _names(named, any_map, values=VALUES, **kwargs):
+    return [d.value for d in name_positions(named, any_map, values, pixel_mm=PX, **kwargs)]
+
+
+def test_named_channels_that_drift_down_the_column_still_name_every_disc_at_its_any_disc_peak():
+    # discs every 9.5 px (19 mm) from row 13.5; the named channels drift 1.5 px more per disc (C7-T1: 7.5 px = 15 mm low)
+    true_rows = [13.5 + 9.5 * i for i in range(6)]
+    named, any_map = _outputs(true_rows, {3 + i: r + 1.5 * i for i, r in enumerate(true_rows)})
+    for named_peaks in (True, False):
+        found = name_positions(named, any_map, VALUES, stride=4, threshold=0.3, named_peaks=named_peaks, pixel_mm=PX)
+        assert [d.value for d in found] == [3, 4, 5, 6, 7, 8]
+        # where the any-disc channel says (to 1 mm: the max of neighbouring Gaussians bends the log-parabola fit a little)
+        assert np.allclose([d.row for d in found], true_rows, atol=0.5)
+        assert all(0.8 <= d.confidence <= 1.0 for d in found)
+    # the named channels alone put C7-T1 a whole disc low
+    plain = {d.value: d.row for d in decode_heatmaps(named, VALUES, stride=4, threshold=0.3)}
+    assert plain[8] - true_rows[-1] == pytest.approx(7.5, abs=0.5)
+
+
+def test_whole_chain_shift_follows_the_named_channels():
+    # the named channels say C3-C4 for the first disc (not C2-C3): every name moves with them
+    true_rows = [13.5 + 9.5 * i for i in range(5)]
+    named, any_map = _outputs(true_rows, {4 + i: r for i, r in enumerate(true_rows)})
+    assert _names(named, any_map) == [4, 5, 6, 7, 8]
+
+
+def test_a_disc_the_any_channel_missed_is_filled_from_its_named_peak():
+    # discs C2-C3 .. C6-C7; C4-C5 is missing from the any-disc map, the named channels see all five
+    rows = {3 + i: 13.5 + 9.5 * i for i in range(5)}
+    named, any_map = _outputs([r for v, r in rows.items() if v != 5], rows)
+    found = name_positions(named, any_map, VALUES, pixel_mm=PX)
+    assert [d.value for d in found] == [3, 4, 5, 6, 7]
+    assert found[2].row == pytest.approx(rows[5], abs=0.5)  # at the named channel's own peak
+    # any-disc peaks only: the gap is skipped, the names below it stay right (the named channels pay the skip)
+    assert _names(named, any_map, named_peaks=False) == [3, 4, 6, 7]
+    # no named evidence below the gap: the chain stays consecutive (a skip costs SKIP_PENALTY)
+    named_top, _ = _outputs([], {3: rows[3], 4: rows[4]})
+    assert _names(named_top, any_map, named_peaks=False) == [3, 4, 5, 6]
+
+
+def test_dp_score_by_hand():
+    """Scores sum(e + ANY_WEIGHT * a) over the chain - SKIP_PENALTY per skipped name; candidates left out cost nothing."""
+    h, w = 12, 3
+    any_map = np.zeros((h, w))
+    any_map[2, 1] = any_map[10, 1] = 0.9
+    named = np.zeros((2, h, w))
+    named[0, 2, 1] = 1.0  # value 3 says: the top position
+    # a clear disc is named even without named evidence: [3, 4] = (1 + 0.9) + (0 + 0.9) > [3] = 1.9
+    assert _names(named, any_map, (3, 4), stride=1, threshold=0.05) == [3, 4]
+    # a weak peak between them (a = 0.1, no evidence) is left out: naming it would push value 4 off its evidence
+    named[1, 10, 1] = 1.0
+    any_map[6, 1] = 0.1
+    found = name_positions(named, any_map, (3, 4), stride=1, threshold=0.05, pixel_mm=PX)
+    assert [(d.value, d.row) for d in found] == [(3, 2.0), (4, 10.0)]
+    assert [d.confidence for d in found] == [1.0, 1.0]  # the larger of a and e
+    # a skipped name costs SKIP_PENALTY: value 5 at the bottom wins over 4 only with evidence > SKIP_PENALTY
+    any_map[6, 1] = 0.0
+    named3 = np.zeros((3, h, w))
+    named3[0, 2, 1] = 1.0
+    named3[2, 10, 1] = SKIP_PENALTY + 0.1
+    assert _names(named3, any_map, (3, 4, 5), stride=1, threshold=0.05) == [3, 5]
+    named3[2, 10, 1] = SKIP_PENALTY - 0.1
+    assert _names(named3, any_map, (3, 4, 5), stride=1, threshold=0.05) == [3, 4]
+    assert ANY_WEIGHT > 0
+
+
+def test_chain_members_closer_than_the_minimum_separation_are_one_disc():
+    # two any-disc peaks 6 mm apart (3 px at 2 mm, stride 1) are one disc: at most one of them is named
+    h, w = 30, 3
+    any_map = np.zeros((h, w))
+    any_map[5, 1], any_map[8, 1], any_map[20, 1] = 0.9, 0.8, 0.9
+    named = np.zeros((3, h, w))
+    named[0, 5, 1] = named[1, 8, 1] = named[2, 20, 1] = 1.0
+    found = name_positions(named, any_map, (3, 4, 5), stride=1, threshold=0.05, pixel_mm=PX)
+    assert all(b.row - a.row >= ANY_MIN_SEPARATION_MM / PX for a, b in zip(found, found[1:]))
+    assert [d.value for d in found] in ([3, 5], [4, 5])
+    # on a 1 mm grid the same 3 px are 3 mm: still one disc; 12 px apart (12 mm) are two
+    assert len(name_positions(named, any_map, (3, 4, 5), stride=1, threshold=0.05, pixel_mm=1.0)) == 2
+
+
+@pytest.mark.parametrize("stride, pixel_mm, radius", [(4, 2.0, 1), (2, 2.0, 2), (1, 2.0, 4), (4, 1.0, 2), (1, 1.0, 9)])
+def test_any_nms_radius_keeps_peaks_the_minimum_separation_apart(stride, pixel_mm, radius):
+    assert any_nms_radius(stride, pixel_mm) == radius
+    step_mm = stride * pixel_mm  # one heatmap pixel
+    assert (radius + 1) * step_mm >= ANY_MIN_SEPARATION_MM or radius == 1  # the nearest distinct peaks are that far apart
+    assert radius * step_mm < ANY_MIN_SEPARATION_MM
+
+
+def test_more_positions_than_channels_drops_the_extra_ones():
+    true_rows = [9.5 + 9.5 * i for i in range(14)]  # 14 discs, 11 channels
+    named, any_map = _outputs(true_rows, {2 + i: r for i, r in enumerate(true_rows[:11])}, shape=(160, 32))
+    found = name_positions(named, any_map, VALUES, pixel_mm=PX)
+    assert [d.value for d in found] == list(VALUES)
+    assert np.allclose([d.row for d in found], true_rows[:11], atol=0.5)
+
+
+def test_name_positions_threshold_empty_and_invalid_arguments():
+    named, any_map = _outputs([13.5, 23.0], {3: 13.5, 4: 23.0})
+    assert name_positions(named * 0.2, any_map * 0.2, VALUES, threshold=0.3, pixel_mm=PX) == []
+    assert name_positions(np.zeros_like(named), np.zeros_like(any_map), VALUES, threshold=0.0, pixel_mm=PX) == []
+    with pytest.raises(ValueError, match="must be"):
+        name_positions(named, any_map[:-1], VALUES, pixel_mm=PX)
+    with pytest.raises(ValueError, match="NaN"):
+        name_positions(named, any_map * np.nan, VALUES, pixel_mm=PX)
+    with pytest.raises(ValueError, match="len"):
+        name_positions(named, any_map, VALUES[:-1], pixel_mm=PX)
+    with pytest.raises(ValueError, match="threshold"):
+        name_positions(named, any_map, VALUES, threshold=1.5, pixel_mm=PX)
+    with pytest.raises(ValueError, match="pixel_mm"):
+        name_positions(named, any_map, VALUES, pixel_mm=0)
+
+
+def test_decode_outputs_picks_the_rule_from_the_model():
+    true_rows = [13.5 + 9.5 * i for i in range(4)]
+    named, any_map = _outputs(true_rows, {3 + i: r + 2.0 * i for i, r in enumerate(true_rows)})
+    with_any = decode_outputs(np.concatenate([named, any_map[None]]), VALUES, any_disc=True, pixel_mm=PX)
+    assert with_any == name_positions(named, any_map, VALUES, pixel_mm=PX)
+    assert decode_outputs(named, VALUES, any_disc=False, pixel_mm=PX) == decode_heatmaps(named, VALUES)

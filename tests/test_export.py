@@ -54,3 +54,20 @@ def test_missing_extra_is_one_clear_line(trained_tiny, tmp_path, capsys, monkeyp
     assert main(["export", "--onnx", str(tmp_path / "m.onnx"), "--model", str(trained_tiny["run"])]) == 2
     assert "pip install 'msanet[onnx]'" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
+
+
+def test_onnx_export_of_a_model_with_the_any_disc_channel_and_a_finer_head(tmp_path):
+    """The extra channel and the upsampling head (bilinear interpolation) export and match PyTorch."""
+    from msanet.checkpoint import save_checkpoint
+    from msanet.model.msanet import MSANet, MSANetConfig
+    from msanet.preprocess import PreprocessConfig
+
+    torch.manual_seed(0)
+    cfg = MSANetConfig(width=8, depth=2, embed_dim=8, any_disc=True, out_stride=1)
+    model = MSANet(cfg).eval()
+    torch.nn.init.normal_(model.up.out.weight, std=0.1)  # zero at init: make the head's own path count
+    path = save_checkpoint(tmp_path / "m.safetensors", model, cfg, PreprocessConfig(pixel_mm=2.0, height=32, width=32), threshold=0.3, stride=1)
+    report = export_onnx(tmp_path / "m.onnx", model_path=path, repeats=1)
+    assert report["max_abs_diff"] < 1e-4
+    got = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"]).run(None, {"image": np.zeros((1, 1, 32, 32), np.float32)})[0]
+    assert got.shape == (1, 12, 32, 32)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from msanet.heatmaps import input_to_output_px, make_heatmaps, output_to_input_px
+from msanet.heatmaps import input_to_output_px, make_any_heatmap, make_heatmaps, output_to_input_px
 
 
 @pytest.mark.parametrize("stride", [1, 2, 4])
@@ -47,3 +47,22 @@ def test_targets_for_11_and_24_channels(num_discs, points, filled):
     for value, (r, c) in points.items():
         if value - 2 < num_discs:
             assert np.unravel_index(np.argmax(hm[value - 2]), hm.shape[1:]) == (round((r - 1.5) / 4), round((c - 1.5) / 4))
+
+
+def test_any_disc_target_is_the_maximum_of_every_discs_gaussian_by_hand():
+    # discs at output rows 2 and 6 (input 9.5 and 25.5, stride 4), sigma 8 mm at 1 mm/px = 2 output px
+    points = {3: np.array([9.5, 5.5]), 25: np.array([25.5, 5.5])}  # L5-S1 too: the channel knows no names
+    hm = make_any_heatmap(points, image_shape=(32, 12), stride=4, sigma_mm=8.0, pixel_mm=1.0)
+    assert hm.shape == (8, 3) and hm.dtype == np.float32
+    assert hm[2, 1] == pytest.approx(1.0) and hm[6, 1] == pytest.approx(1.0)
+    assert hm[4, 1] == pytest.approx(np.exp(-4 / 8))  # midway, 2 px from both: exp(-d**2 / (8 sigma**2)), d = 4
+    assert hm[3, 1] == pytest.approx(np.exp(-1 / 8))  # the nearer disc wins
+    named = make_heatmaps(points, (3, 25), (32, 12), 4, 8.0, 1.0)
+    assert np.array_equal(hm, named.max(axis=0))
+
+
+def test_any_disc_target_without_discs_is_zero():
+    hm = make_any_heatmap({}, image_shape=(16, 8), stride=4, sigma_mm=4.0, pixel_mm=1.0)
+    assert hm.shape == (4, 2) and not hm.any()
+    with pytest.raises(ValueError, match="divisible"):
+        make_any_heatmap({}, (15, 8), 4, 4.0, 1.0)

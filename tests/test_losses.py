@@ -1,9 +1,10 @@
 import math
 
+import numpy as np
 import pytest
 import torch
 
-from msanet.losses import PrototypeContrastiveLoss, heatmap_mse, pixel_classes, total_loss
+from msanet.losses import PrototypeContrastiveLoss, heatmap_mse, pixel_classes, target_at, total_loss
 from msanet.model.msanet import MSANetOutput
 
 
@@ -16,6 +17,19 @@ def test_heatmap_mse_averages_all_outputs_by_hand():
     out = _out(torch.tensor([[[[1.0, 0.0]]]]), [torch.tensor([[[[0.0, 0.0]]]]), torch.tensor([[[[2.0, 2.0]]]])])
     # MSEs: final 0.5, stack1 0, stack2 4 -> mean 1.5
     assert heatmap_mse(out, target).item() == pytest.approx(1.5)
+
+
+def test_coarser_outputs_are_compared_with_the_pooled_target_by_hand():
+    target = torch.zeros(1, 1, 4, 4)
+    target[0, 0, 0, 0] = 1.0  # pooled 2 x 2: 0.25 in the top-left pixel
+    assert torch.equal(target_at(target, (1, 1, 4, 4)), target)
+    assert torch.allclose(target_at(target, (1, 1, 2, 2)), torch.tensor([[[[0.25, 0.0], [0.0, 0.0]]]]))
+    # final at the target's grid (all zero: MSE 1/16), one stack at half of it (all zero: MSE 0.25**2 / 4)
+    loss = heatmap_mse(_out(torch.zeros(1, 1, 4, 4), [torch.zeros(1, 1, 2, 2)]), target)
+    assert loss.item() == pytest.approx((1 / 16 + 0.0625 / 4) / 2)
+    for bad in [(1, 1, 3, 3), (1, 2, 2, 2), (1, 1, 2, 4), (1, 1, 8, 8)]:
+        with pytest.raises(ValueError, match="differ in shape"):
+            target_at(target, bad)
 
 
 def test_pixel_classes():
@@ -113,6 +127,24 @@ def test_total_loss_weights_contrastive():
     assert loss.item() == pytest.approx(0.5 + 0.1 * parts["contrastive"], rel=1e-6)
     loss2, parts2 = total_loss(out._replace(embeddings=None), target, fn)
     assert parts2["contrastive"] == 0.0 and loss2.item() == pytest.approx(0.5)
+
+
+def test_total_loss_keeps_the_any_disc_channel_out_of_the_contrastive_classes():
+    # pixel 0: a named disc (channel 0, and the trailing "any disc" channel); pixel 1: the any channel only; pixel 2: nothing
+    target = torch.zeros(1, 2, 1, 3)
+    target[0, 0, 0, 0] = 1.0
+    target[0, 1, 0, :2] = 1.0
+    emb = torch.tensor([[[[1.0, 0.0, 0.0]], [[0.0, 1.0, 1.0]]]])  # pixels 1 and 2 alike
+    out = _out(torch.zeros(1, 2, 1, 3), [torch.zeros(1, 2, 1, 3)], emb)
+    fn = PrototypeContrastiveLoss(tau=0.5, beta=0.0)
+    _, named_only = total_loss(out, target, fn, num_discs=1)
+    _, both = total_loss(out, target, fn)
+    assert named_only["mse"] == both["mse"] == pytest.approx(3 / 6)  # the MSE covers both channels
+    assert named_only["contrastive"] == pytest.approx(float(fn(emb, target[:, :1])))
+    # named only: two classes (disc; background = pixels 1 and 2), each pixel's cosine 1 to its own prototype and 0 to the
+    # other: cross-entropy of logits (1, 0) / tau for every pixel = log(1 + exp(-2))
+    assert named_only["contrastive"] == pytest.approx(np.log1p(np.exp(-2.0)), rel=1e-5)
+    assert both["contrastive"] > named_only["contrastive"] + 0.1  # pixel 1 would be a third class, the same as background
 
 
 @pytest.mark.parametrize("kwargs", [dict(tau=0), dict(beta=-1), dict(fg_threshold=0), dict(max_pixels_per_class=0)])

@@ -20,16 +20,22 @@ TINY = dict(width=16, depth=2, embed_dim=8)
         (dict(TINY, num_stacks=1), (2, 1, 64, 64), (2, 11, 16, 16), True),
         (dict(TINY, num_stacks=3, depth=3, learnable_c=True), (1, 1, 64, 64), (1, 11, 16, 16), True),
         (dict(TINY, in_channels=2), (1, 2, 32, 32), (1, 11, 8, 8), True),
+        (dict(TINY, any_disc=True), (2, 1, 64, 64), (2, 12, 16, 16), True),
+        (dict(TINY, num_discs=24, any_disc=True, mgca=False, fusion=False, contrastive=False), (1, 1, 32, 32), (1, 25, 8, 8), False),
+        (dict(TINY, out_stride=2), (2, 1, 64, 32), (2, 11, 32, 16), True),
+        (dict(TINY, out_stride=1, any_disc=True), (1, 1, 32, 64), (1, 12, 32, 64), True),
+        (dict(TINY, out_stride=1, fusion=False, in_channels=2), (1, 2, 32, 32), (1, 11, 32, 32), True),
     ],
 )
 def test_output_shapes(kwargs, input_shape, heatmap_shape, has_embeddings):
     cfg = MSANetConfig(**kwargs)
     out = MSANet(cfg).train()(torch.rand(*input_shape))
     assert out.heatmaps.shape == heatmap_shape
-    assert len(out.stack_heatmaps) == cfg.num_stacks and all(h.shape == heatmap_shape for h in out.stack_heatmaps)
+    coarse = (*heatmap_shape[:2], input_shape[2] // 4, input_shape[3] // 4)  # the stacks' 1/4 grid, whatever the out_stride
+    assert len(out.stack_heatmaps) == cfg.num_stacks and all(h.shape == coarse for h in out.stack_heatmaps)
     assert (out.embeddings is not None) == has_embeddings
     if has_embeddings:
-        assert out.embeddings.shape == (heatmap_shape[0], cfg.embed_dim, *heatmap_shape[2:])
+        assert out.embeddings.shape == (heatmap_shape[0], cfg.embed_dim, *coarse[2:])
 
 
 def test_default_model_has_the_papers_parameter_count():
@@ -91,14 +97,20 @@ def test_heatmap_only_wrapper_and_config_round_trip():
         assert isinstance(y, torch.Tensor) and torch.equal(y, model(x).heatmaps)
 
 
-def test_every_parameter_receives_a_gradient():
+@pytest.mark.parametrize("any_disc, out_stride", [(False, 4), (True, 4), (True, 1), (False, 2)])
+def test_every_parameter_receives_a_gradient(any_disc, out_stride):
     torch.manual_seed(0)
-    model = MSANet(MSANetConfig(**TINY, learnable_c=True)).train()
-    target = torch.zeros(2, 11, 16, 16)
-    target[:, 1, 4, 5] = 1.0
-    target[:, 3, 10, 6] = 1.0
+    model = MSANet(MSANetConfig(**TINY, learnable_c=True, any_disc=any_disc, out_stride=out_stride)).train()
+    f = 4 // out_stride
+    target = torch.zeros(2, 11 + any_disc, 16 * f, 16 * f)
+    at = lambda r, c: (slice(r * f, r * f + f), slice(c * f, c * f + f))  # noqa: E731  one 1/4-grid pixel, on the target's grid
+    target[(slice(None), 1, *at(4, 5))] = 1.0
+    target[(slice(None), 3, *at(10, 6))] = 1.0
+    target[(slice(None), -1, *at(4, 5))] = target[(slice(None), -1, *at(10, 6))] = float(any_disc)
+    if model.up is not None:  # its last conv starts at zero (so the layers before it get no gradient on the first step only)
+        torch.nn.init.normal_(model.up.out.weight, std=0.1)
     out = model(torch.rand(2, 1, 64, 64))
-    loss, _ = total_loss(out, target, PrototypeContrastiveLoss(max_pixels_per_class=8))
+    loss, _ = total_loss(out, target, PrototypeContrastiveLoss(max_pixels_per_class=8), num_discs=11)
     loss.backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
     assert not missing, missing
@@ -117,6 +129,9 @@ def test_every_parameter_receives_a_gradient():
         (dict(gca_c=float("inf")), "gca_c=inf"),
         (dict(mgca="yes"), "mgca='yes'"),
         (dict(contrastive=1), "contrastive=1"),
+        (dict(any_disc="no"), "any_disc='no'"),
+        (dict(out_stride=3), "out_stride=3"),
+        (dict(out_stride=True), "out_stride=True"),
     ],
 )
 def test_invalid_config_raises(kwargs, message):
@@ -180,3 +195,37 @@ def test_attention_fusion_weights_the_stacks_heatmaps():
     assert fusion(features, [3 * h for h in heatmaps]).abs().max() > 1  # linear in the heatmaps: no squashing
     with pytest.raises(ValueError, match="expected 2"):
         fusion(features[:1], heatmaps[:1])
+
+
+@pytest.mark.parametrize("out_stride", [2, 1])
+def test_an_untrained_upsampling_head_returns_the_upsampled_coarse_heatmaps(out_stride):
+    """Its last conv starts at zero: the fine heatmaps are the 1/4-grid ones, bilinearly upsampled (pixel centres kept:
+    coarse pixel j sits at input 4 j + 1.5, fine pixel i at s i + (s - 1) / 2)."""
+    torch.manual_seed(0)
+    model = MSANet(MSANetConfig(**TINY, out_stride=out_stride)).eval()
+    x = torch.rand(1, 1, 32, 32)
+    with torch.no_grad():
+        out = model(x)
+        coarse = model.fusion(*_features_and_heatmaps(model, x))
+    up = torch.nn.functional.interpolate(coarse, scale_factor=4 // out_stride, mode="bilinear", align_corners=False)
+    assert torch.allclose(out.heatmaps, up, atol=1e-6)
+    # a linear ramp along the rows survives the upsampling exactly away from the border
+    ramp = torch.arange(8.0)[None, None, :, None].expand(1, 1, 8, 8)
+    fine = torch.nn.functional.interpolate(ramp, scale_factor=4 // out_stride, mode="bilinear", align_corners=False)
+    s = out_stride
+    rows = torch.arange(fine.shape[2], dtype=torch.float32)
+    expected = ((s * rows + (s - 1) / 2) - 1.5) / 4  # the coarse coordinate of each fine pixel centre
+    inner = slice(4 // s, -(4 // s))
+    assert torch.allclose(fine[0, 0, inner, 0], expected[inner], atol=1e-6)
+
+
+def _features_and_heatmaps(model, x):
+    latent, _, _ = model.stem(x)
+    features, heatmaps = [], []
+    for i, stack in enumerate(model.stacks):
+        y, h = stack(latent)
+        features.append(y)
+        heatmaps.append(h)
+        if i < len(model.stacks) - 1:
+            latent = latent + model.remap_features[i](y) + model.remap_heatmaps[i](h)
+    return features, heatmaps

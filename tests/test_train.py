@@ -113,6 +113,7 @@ def test_ddp_two_processes_hold_identical_weights(bids_root, tmp_path):
         ("epochs: [\n", "not valid YAML"),
         ("optimizer: sgd\n", "optimizer='sgd'"),
         ("device: gpu\n", "device='gpu' must be one of auto, cpu, cuda"),
+        ("epochs: 3\nstop_after: 4\n", "stop_after=4 must be in 1..epochs"),
     ],
 )
 def test_bad_config_files_are_one_line_errors(tmp_path, content, message):
@@ -136,6 +137,14 @@ def test_size_must_fit_model_depth():
         TrainConfig(bids="x", preprocess=PreprocessConfig(height=96, width=100))
 
 
+def test_target_grid_must_be_the_models_out_stride():
+    from msanet.model.msanet import MSANetConfig
+
+    with pytest.raises(ValueError, match="stride=4 must equal the model's out_stride=2"):
+        TrainConfig(bids="x", model=MSANetConfig(out_stride=2))
+    assert TrainConfig(bids="x", stride=1, model=MSANetConfig(out_stride=1)).stride == 1
+
+
 @pytest.mark.parametrize("num_discs", [11, 24])
 def test_vocabulary_is_a_config_value(bids_root, tmp_path, num_discs):
     """The paper's 11 channels and the whole column's 24: same code, one config value (or --num-discs) end to end."""
@@ -150,6 +159,42 @@ def test_vocabulary_is_a_config_value(bids_root, tmp_path, num_discs):
              "--width", "8", "--depth", "2", "--embed-dim", "8", "--threads", "1", "--quiet", "--num-discs", str(num_discs)]
     assert main(["train", *flags, "--out", str(tmp_path / "cli")]) == 0
     assert load_checkpoint(tmp_path / "cli" / "best.safetensors").model_config.num_discs == num_discs
+
+
+def test_any_disc_channel_and_finer_head_train_and_predict_end_to_end(bids_root, tmp_path):
+    """--any-disc: one more output channel; --out-stride 2: heatmaps on a 2-pixel grid. Both saved in the checkpoint's
+    config; predict decodes them (names by the any-disc peaks)."""
+    from msanet.cli import main
+
+    flags = ["--bids", str(bids_root), "--cache-dir", str(tmp_path / "cache"), "--epochs", "2", "--size", "48x32", "--pixel-mm", "1",
+             "--width", "8", "--depth", "2", "--embed-dim", "8", "--threads", "1", "--quiet", "--sigma-mm", "4", "--any-disc", "--any-sigma-mm", "3",
+             "--out-stride", "2"]
+    assert main(["train", *flags, "--out", str(tmp_path / "run")]) == 0
+    cfg = TrainConfig.load(tmp_path / "run" / "config.yaml")
+    assert cfg.model.any_disc and cfg.any_sigma_mm == 3.0 and cfg.model.out_stride == cfg.stride == 2
+    ckpt = load_checkpoint(tmp_path / "run" / "best.safetensors")
+    assert ckpt.model_config.any_disc and ckpt.model.stacks[0].head.out_channels == 12 and ckpt.stride == 2
+    image = next(bids_root.glob("sub-*/anat/*_T2w.nii.gz"))
+    assert main(["predict", str(image), "-o", str(tmp_path / "pred"), "--model", str(tmp_path / "run" / "best.safetensors"), "--quiet", "--threshold", "0"]) == 0
+    payload = json.loads(next((tmp_path / "pred").rglob("*_discs.json")).read_text())
+    values = [d["value"] for d in payload["discs"]]
+    assert payload["values"] == list(range(2, 13)) and values == sorted(set(values))  # the names are tested in test_decode
+    assert [d["pixel_rc"][0] for d in payload["discs"]] == sorted(d["pixel_rc"][0] for d in payload["discs"])
+
+
+def test_stop_after_ends_early_on_the_full_schedule_and_resumes_to_the_same_weights(bids_root, tmp_path):
+    """A time-boxed run (stop_after 1 of 3 epochs) keeps the 3-epoch learning rates; resumed without the stop it ends with
+    the weights of an uninterrupted 3-epoch run."""
+    full = train(tiny_train_config(bids_root, tmp_path / "full", tmp_path / "cache", epochs=3), progress=False)
+    boxed = tiny_train_config(bids_root, tmp_path / "boxed", tmp_path / "cache", epochs=3, stop_after=1)
+    train(boxed, progress=False)
+    with open(tmp_path / "boxed" / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    with open(tmp_path / "full" / "log.csv") as f:
+        full_rows = list(csv.DictReader(f))
+    assert [int(r["epoch"]) for r in rows] == [1] and rows[0]["lr"] == full_rows[0]["lr"]
+    resumed = train(tiny_train_config(bids_root, tmp_path / "boxed", tmp_path / "cache", epochs=3), resume=True, progress=False)
+    assert resumed["digest"] == full["digest"]
 
 
 def test_extra_data_sets_train_only_and_leave_subjects_out(bids_root, tmp_path):

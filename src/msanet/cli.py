@@ -82,7 +82,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         "lambda_contrastive": args.lambda_contrastive, "threads": args.threads, "cache_dir": args.cache_dir,
         "max_train_items": args.max_train_items, "max_val_items": args.max_val_items, "sigma_mm": args.sigma_mm,
         "workers": args.workers, "precision": args.precision, "device": args.device,
-        "extra_repeat": args.extra_repeat, "init": args.init, "select": args.select,
+        "extra_repeat": args.extra_repeat, "init": args.init, "select": args.select, "any_sigma_mm": args.any_sigma_mm,
+        "stop_after": args.stop_after,
     }
     base.update({k: v for k, v in flags.items() if v is not None})
     if args.by_site:
@@ -98,6 +99,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     for switch in ("mgca", "fusion", "contrastive"):
         if getattr(args, f"no_{switch}"):
             base["model"][switch] = False
+    if args.any_disc:
+        base["model"]["any_disc"] = True
+    if args.out_stride is not None:
+        base["model"]["out_stride"] = base["stride"] = args.out_stride
     for key in ("width", "depth", "embed_dim", "num_discs"):
         if getattr(args, key) is not None:
             base["model"][key] = getattr(args, key)
@@ -298,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--embed-dim", type=int, help="contrastive embedding size (default 64)")
     p.add_argument("--num-discs", type=int, help="disc channels: 11 (default, the paper's Spine Generic C1-C2 .. T4-T5) "
                                                  "up to 24 (the whole column, C1-C2 .. L5-S1)")
+    p.add_argument("--stop-after", type=int, help="end after this many epochs; the learning-rate schedule still spans --epochs "
+                                                   "(a time-boxed run; --resume with a larger value continues it)")
+    p.add_argument("--any-disc", action="store_true", help="add the class-agnostic 'any disc' channel (not in the paper): "
+                                                           "discs are placed by its peaks and named by anatomical order")
+    p.add_argument("--any-sigma-mm", type=float, help="Gaussian sigma of the 'any disc' target in mm (default 6)")
+    p.add_argument("--out-stride", type=int, choices=[4, 2, 1], help="grid of the final heatmaps in input pixels: 4 (default, "
+                                                                      "the paper's), or 2 / 1 with an upsampling head")
     p.add_argument("--pixel-mm", type=float, help="input grid pixel size in mm")
     p.add_argument("--size", type=_size, help="input grid HxW in pixels, e.g. 256x192")
     p.add_argument("--threads", type=int)

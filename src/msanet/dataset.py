@@ -19,7 +19,7 @@ from msanet import discs
 from msanet.augment import AugmentConfig, augment
 from msanet.bids import Subject
 from msanet.fileio import atomic_path
-from msanet.heatmaps import make_heatmaps
+from msanet.heatmaps import make_any_heatmap, make_heatmaps
 from msanet.io import load_image, read_disc_labels
 from msanet.preprocess import PREPROCESS_VERSION, PreprocessConfig, file_digest, labels_to_pixels, preprocess_volume
 
@@ -83,7 +83,8 @@ def load_sample(item: Item, cfg: PreprocessConfig, cache_dir: str | Path | None 
 
 
 class DiscDataset(Dataset):
-    """Torch dataset of (image [1, H, W], heatmaps [V, H/s, W/s]) pairs.
+    """Torch dataset of (image [1, H, W], heatmaps [K, H/s, W/s]) pairs: K = V named disc channels, plus the
+    "any disc" channel last (``heatmaps.make_any_heatmap`` of sigma ``any_sigma_mm``) when ``any_disc``.
 
     Samples are preprocessed once (and cached); augmentation, when given, uses a generator seeded
     from ``(seed, epoch, index)`` so a run is reproducible and resumable at any epoch.
@@ -99,7 +100,11 @@ class DiscDataset(Dataset):
         augment_cfg: AugmentConfig | None = None,
         seed: int = 0,
         cache_dir: str | Path | None = None,
+        any_disc: bool = False,
+        any_sigma_mm: float = 6.0,
     ) -> None:
+        if not any_sigma_mm > 0:
+            raise ValueError(f"any_sigma_mm={any_sigma_mm} must be > 0")
         self.items = list(items)
         self.cfg = cfg
         self.values = discs.channel_values(num_discs)
@@ -109,6 +114,8 @@ class DiscDataset(Dataset):
         self.seed = seed
         self.epoch = 0
         self.cache_dir = cache_dir
+        self.any_disc = any_disc
+        self.any_sigma_mm = any_sigma_mm
         self._samples: dict[int, Sample] = {}
 
     def __len__(self) -> int:
@@ -128,5 +135,8 @@ class DiscDataset(Dataset):
         if self.augment_cfg is not None:
             rng = np.random.default_rng([self.seed, self.epoch, index])
             image, points = augment(image, points, rng, self.augment_cfg)
-        target = make_heatmaps(points, self.values, image.shape, self.stride, self.sigma_mm, self.cfg.pixel_mm)
-        return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None], torch.from_numpy(target)  # [1,H,W], [V,h,w]
+        target = make_heatmaps(points, self.values, image.shape, self.stride, self.sigma_mm, self.cfg.pixel_mm)  # [V, h, w]
+        if self.any_disc:
+            any_map = make_any_heatmap(points, image.shape, self.stride, self.any_sigma_mm, self.cfg.pixel_mm)
+            target = np.concatenate([target, any_map[None]])  # [V + 1, h, w]
+        return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None], torch.from_numpy(target)  # [1,H,W], [K,h,w]

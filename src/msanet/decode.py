@@ -28,6 +28,10 @@ Pure numpy/scipy (no torch). Coordinates follow docs/design.md: heatmaps live on
    same place) are therefore resolved in favour of the more confident consistent chain, never kept
    together. Ties between equally good chains go to the one found first (candidates visited in
    value order, then height order).
+
+Models with the class-agnostic "any disc" channel (``MSANetConfig.any_disc``) are decoded by
+``name_positions`` instead: the positions are that channel's peaks, and the named channels only choose
+the names, by anatomical order (``decode_outputs`` picks the rule from the channel count).
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ from msanet.heatmaps import output_to_input_px
 NMS_RADIUS = 2  # output pixels: a second candidate of a channel must be a distinct peak
 _LOG_EPS = 1e-12  # heights below this are treated as this value in the log fit
 MAX_LOG_GAIN = 0.5  # per axis: log height gained by a sigma-0.5-px Gaussian whose centre lies half a pixel off
+ANY_MIN_SEPARATION_MM = 10.0  # "any disc" peaks (and chain members) at least this far apart are distinct discs
+SKIP_PENALTY = 0.5  # name_positions: cost of each disc name skipped between two consecutive named positions
+ANY_WEIGHT = 1.5  # name_positions: worth of a chain member's "any disc" evidence against its named evidence
 
 
 @dataclass(frozen=True)
@@ -84,10 +91,10 @@ def refine_peak(hm: np.ndarray, r: int, c: int) -> tuple[float, float, float]:
     return r + offsets[0], c + offsets[1], height
 
 
-def channel_candidates(hm: np.ndarray, max_candidates: int = 3) -> list[tuple[float, float, float]]:
+def channel_candidates(hm: np.ndarray, max_candidates: int = 3, nms_radius: int = NMS_RADIUS) -> list[tuple[float, float, float]]:
     """Candidate peaks of one heatmap [h, w]: ``(row, col, height)`` in output pixels, highest first.
 
-    Local maxima (3x3) with height > 0, non-maximum-suppressed within ``NMS_RADIUS`` output pixels,
+    Local maxima (3x3) with height > 0, non-maximum-suppressed within ``nms_radius`` output pixels,
     at most ``max_candidates``, each refined by ``refine_peak``.
     """
     hm = np.asarray(hm, dtype=np.float64)
@@ -98,7 +105,7 @@ def channel_candidates(hm: np.ndarray, max_candidates: int = 3) -> list[tuple[fl
     for i in np.argsort(-heights, kind="stable"):
         if len(kept) == max_candidates:
             break
-        if all(np.abs(coords[i] - k).max() > NMS_RADIUS for k in kept):
+        if all(np.abs(coords[i] - k).max() > nms_radius for k in kept):
             kept.append(coords[i])
     return [refine_peak(hm, int(r), int(c)) for r, c in kept]
 
@@ -113,6 +120,13 @@ def _check_values(values: Sequence[int], n_channels: int) -> tuple[int, ...]:
     if len(set(values)) != len(values):
         raise ValueError(f"values={values} contains duplicates")
     return tuple(int(v) for v in values)
+
+
+def _check_stride_threshold(stride: int, threshold: float) -> None:
+    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
+        raise ValueError(f"stride={stride!r} must be an integer >= 1")
+    if not (isinstance(threshold, (int, float, np.floating)) and 0 <= threshold <= 1):
+        raise ValueError(f"threshold={threshold!r} must be in [0, 1]")
 
 
 def decode_heatmaps(
@@ -135,10 +149,7 @@ def decode_heatmaps(
     if not np.isfinite(heatmaps).all():
         raise ValueError("heatmaps contain NaN or infinite values")
     values = _check_values(values, heatmaps.shape[0])
-    if isinstance(stride, bool) or not isinstance(stride, (int, np.integer)) or stride < 1:
-        raise ValueError(f"stride={stride!r} must be an integer >= 1")
-    if not (isinstance(threshold, (int, float, np.floating)) and 0 <= threshold <= 1):
-        raise ValueError(f"threshold={threshold!r} must be in [0, 1]")
+    _check_stride_threshold(stride, threshold)
     sep = float(stride if min_separation_px is None else min_separation_px)
     if not (math.isfinite(sep) and sep >= 0):
         raise ValueError(f"min_separation_px={min_separation_px!r} must be finite and >= 0")
@@ -170,11 +181,120 @@ def decode_heatmaps(
     return chain[::-1]
 
 
-def disc_positions(heatmaps: np.ndarray, stride: int = 4, threshold: float = 0.3, max_positions: int = 64) -> list[tuple[float, float, float]]:
+def any_nms_radius(stride: int, pixel_mm: float) -> int:
+    """Non-maximum-suppression radius (output pixels, Chebyshev) of the "any disc" channel at ``stride`` on a grid of
+    ``pixel_mm``: peaks ``ANY_MIN_SEPARATION_MM`` apart both stay (at 2 mm: stride 4 -> 1, 2 -> 2, 1 -> 4)."""
+    return max(1, math.ceil(ANY_MIN_SEPARATION_MM / (stride * pixel_mm)) - 1)
+
+
+def name_positions(
+    heatmaps: np.ndarray, any_map: np.ndarray, values: Sequence[int], stride: int = 4, threshold: float = 0.3, max_positions: int = 64,
+    named_peaks: bool = True, *, pixel_mm: float,
+) -> list[Detection]:
+    """Discs placed by the "any disc" channel ``any_map`` [h, w] and named by the channels ``heatmaps`` [V, h, w] in anatomical order.
+
+    1. **Candidates**: the peaks of ``any_map`` (``channel_candidates`` with ``any_nms_radius``, sub-pixel
+       refined, at most ``max_positions``) and, with ``named_peaks``, each named channel's own candidates
+       (``channel_candidates``), all with height ``>= threshold`` (and > 0), sorted by row (head first).
+    2. **Evidence** at each candidate ``i``: ``a_i``, the any-disc channel there (an any-disc peak's refined height),
+       and ``e[i, k]``, named channel ``k`` there (bilinear), both clipped to [0, 1].
+    3. **Chain**: names strictly increasing down the candidates, consecutive chain members at least
+       ``ANY_MIN_SEPARATION_MM`` apart in row (``pixel_mm``: the input grid's pixel), chosen to maximise ``sum over the chain (e[i, k_i] +
+       ANY_WEIGHT * a_i) - SKIP_PENALTY * (names skipped between consecutive members)`` (dynamic programming over
+       candidates x channels, O(N^2 V)). A candidate may stay out of the chain at no cost; it may take name ``k``
+       only when its confidence for it, ``max(a_i, e[i, k])``, reaches ``threshold``.
+
+    So a point goes where both "a disc" and "this disc" agree best: where the named channels have drifted off a disc
+    (real scans), the any-disc peak beside it wins on ``a``; where the any-disc channel missed a disc, the named
+    channel's own peak still carries it; a weak spurious peak between two discs is left out rather than shifting every
+    name below it. ``named_peaks=False`` places discs at any-disc peaks only (the ablation in
+    ``benchmarks/decode_rules.py``).
+
+    Returns detections sorted by value, ``confidence`` = the larger of ``a_i`` and ``e[i, k_i]``.
+    Raises ValueError naming the bad argument.
+    """
+    heatmaps = np.asarray(heatmaps, dtype=np.float64)
+    any_map = np.asarray(any_map, dtype=np.float64)
+    if heatmaps.ndim != 3 or any_map.shape != heatmaps.shape[1:]:
+        raise ValueError(f"heatmaps {heatmaps.shape} and any_map {any_map.shape} must be [V, h, w] and [h, w]")
+    if not (np.isfinite(heatmaps).all() and np.isfinite(any_map).all()):
+        raise ValueError("heatmaps contain NaN or infinite values")
+    values = _check_values(values, heatmaps.shape[0])
+    _check_stride_threshold(stride, threshold)
+    if not (isinstance(pixel_mm, (int, float, np.floating)) and pixel_mm > 0):
+        raise ValueError(f"pixel_mm={pixel_mm!r} must be > 0")
+    sep = ANY_MIN_SEPARATION_MM / (stride * pixel_mm)  # output px
+    peaks = [p for p in channel_candidates(any_map, max_positions, any_nms_radius(stride, pixel_mm)) if p[2] >= threshold and p[2] > 0]
+    cands = list(peaks)  # (row, col, any-disc height: the refined peak's, or NaN = read from the map)
+    if named_peaks:  # a named channel's own peak fills a gap: no any-disc peak within sep of it
+        for k in range(len(values)):
+            for r, c, h in channel_candidates(heatmaps[k]):
+                if h >= threshold and h > 0 and all(math.hypot(r - pr, c - pc) >= sep for pr, pc, _ in peaks):
+                    cands.append((r, c, math.nan))
+    cands.sort()  # by row, head first
+    if not cands or not values:
+        return []
+    order = sorted(range(len(values)), key=lambda k: values[k])  # channels by value
+    coords = np.array([(r, c) for r, c, _ in cands]).T  # [2, N] output px
+    sample = lambda hm: np.clip(ndimage.map_coordinates(hm, coords, order=1, mode="nearest"), 0.0, 1.0)  # noqa: E731
+    evidence = np.stack([sample(heatmaps[k]) for k in order], axis=1)  # [N, V], columns in value order
+    refined = np.array([a for _, _, a in cands])
+    anyness = np.clip(np.where(np.isnan(refined), sample(any_map), refined), 0.0, 1.0)  # [N]
+    gain = evidence + ANY_WEIGHT * anyness[:, None]  # [N, V] worth of putting disc order[k] at candidate i
+    confidence = np.maximum(anyness[:, None], evidence)  # [N, V]
+    gain[(confidence < threshold) | (confidence <= 0)] = -np.inf  # a member's confidence passes the threshold
+    n, v = evidence.shape
+    rows = coords[0]
+    # best[i, k]: best score of a chain whose last member is candidate i, named order[k]; came[i, k]: the chain's previous
+    # member and name index, or (-1, -1). Predecessors of i are the candidates at least sep rows above (a prefix of the
+    # sorted list). With g[j, m] = best[j, m] + SKIP_PENALTY * m, a predecessor (j, m) of (i, k) scores
+    # g[j, m] - SKIP_PENALTY * (k - 1): the best one is a prefix maximum of g over those j and m < k.
+    best = np.full((n, v), -np.inf)
+    came = np.full((n, v, 2), -1, dtype=int)
+    for i in range(n):
+        best[i] = gain[i]
+        above = int(np.searchsorted(rows, rows[i] - sep, side="right"))
+        if above == 0:
+            continue
+        g = best[:above] + SKIP_PENALTY * np.arange(v)[None, :]  # [above, V]
+        col_j = np.argmax(g, axis=0)  # best earlier candidate per name
+        col_max = g[col_j, np.arange(v)]  # [V]
+        for k in range(1, v):
+            m = int(np.argmax(col_max[:k]))
+            s = col_max[m] - SKIP_PENALTY * (k - 1)
+            if s > 0:  # else the chain starts at (i, k)
+                best[i, k] = s + gain[i, k]
+                came[i, k] = (int(col_j[m]), m)
+    if not np.isfinite(best).any():
+        return []
+    i, k = np.unravel_index(int(np.argmax(best)), best.shape)  # candidates below the chain's last stay out
+    chain = []
+    while i >= 0:
+        row, col = output_to_input_px(coords[:, i], int(stride))
+        chain.append(Detection(values[order[k]], float(row), float(col), float(confidence[i, k])))
+        i, k = came[i, k]
+    return chain[::-1]
+
+
+def decode_outputs(
+    heatmaps: np.ndarray, values: Sequence[int], any_disc: bool, stride: int = 4, threshold: float = 0.3, *, pixel_mm: float
+) -> list[Detection]:
+    """Detections from a model's output channels ``[K, h, w]``: ``name_positions`` when the model has the
+    "any disc" channel (last, ``K = len(values) + 1``), else ``decode_heatmaps`` (``K = len(values)``); ``pixel_mm``: the
+    input grid's pixel (used by ``name_positions`` only)."""
+    heatmaps = np.asarray(heatmaps)
+    if any_disc:
+        return name_positions(heatmaps[:-1], heatmaps[-1], values, stride=stride, threshold=threshold, pixel_mm=pixel_mm)
+    return decode_heatmaps(heatmaps, values, stride=stride, threshold=threshold)
+
+
+def disc_positions(
+    heatmaps: np.ndarray, stride: int = 4, threshold: float = 0.3, max_positions: int = 64, nms_radius: int = NMS_RADIUS
+) -> list[tuple[float, float, float]]:
     """Disc positions whatever their names: the peaks of the channel-wise maximum of ``heatmaps`` ``[V, h, w]``.
 
     Returns ``(row, col, height)`` in INPUT pixels, sorted by row: the candidates (``channel_candidates``:
-    local maxima, at least ``NMS_RADIUS`` output pixels apart, sub-pixel refined) of ``max_v heatmaps[v]``
+    local maxima, more than ``nms_radius`` output pixels apart, sub-pixel refined) of ``max_v heatmaps[v]``
     with height ``>= threshold`` (and > 0), at most ``max_positions``. Counting them says how many discs
     the scan shows, independently of how the decoder named them (``msanet.anchor``).
     """
@@ -183,7 +303,7 @@ def disc_positions(heatmaps: np.ndarray, stride: int = 4, threshold: float = 0.3
         raise ValueError(f"heatmaps must be [V, h, w] with V >= 1, got shape {heatmaps.shape}")
     if not (isinstance(threshold, (int, float, np.floating)) and 0 <= threshold <= 1):
         raise ValueError(f"threshold={threshold!r} must be in [0, 1]")
-    peaks = channel_candidates(heatmaps.max(axis=0), max_candidates=max_positions)
+    peaks = channel_candidates(heatmaps.max(axis=0), max_candidates=max_positions, nms_radius=nms_radius)
     out = []
     for r, c, h in peaks:
         if h >= threshold and h > 0:

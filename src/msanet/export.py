@@ -70,7 +70,7 @@ def export_onnx(out_path: str | Path, model_path: str | Path | None = None, over
         torch_ms = _median_ms(lambda: net(example), repeats)
         ort_ms = _median_ms(lambda: session.run(None, {"image": example.numpy()}), repeats)
     meta = {**ckpt.meta, "onnx": {"file": out_path.name, "opset": OPSET, "input": "image [B, 1, H, W]",
-                                  "output": "heatmaps [B, V, H/stride, W/stride]", "source_checkpoint": str(ckpt.path)}}
+                                  "output": "heatmaps [B, K, H/stride, W/stride] (K: the named channels of values, then the any-disc channel when model_config.any_disc)", "source_checkpoint": str(ckpt.path)}}
     write_text(sidecar, json.dumps(meta, indent=2, sort_keys=True) + "\n")
     return {"onnx": str(out_path), "metadata": str(sidecar), "input_size": [h, w], "max_abs_diff": max_diff,
             "torch_ms": torch_ms, "onnxruntime_ms": ort_ms, "threads": torch.get_num_threads()}

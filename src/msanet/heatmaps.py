@@ -57,3 +57,18 @@ def make_heatmaps(
         r, c = input_to_output_px(points_px[value], stride)
         out[channel] = np.exp(-((rows - r) ** 2 + (cols - c) ** 2) / (2 * sigma_px**2))
     return out
+
+
+def make_any_heatmap(
+    points_px: Mapping[int, np.ndarray], image_shape: tuple[int, int], stride: int, sigma_mm: float, pixel_mm: float
+) -> np.ndarray:
+    """Target of the class-agnostic "any disc" channel ``[H/stride, W/stride]`` float32: the pixel-wise maximum
+    of one Gaussian of peak 1 per disc in ``points_px`` (every labelled disc, whatever its value).
+
+    A narrow ``sigma_mm`` keeps neighbouring discs apart as separate peaks (with the maximum, two Gaussians
+    ``d`` apart dip to ``exp(-d**2 / (8 sigma**2))`` between them). No disc: all zero.
+    """
+    per_disc = make_heatmaps(points_px, sorted(points_px), image_shape, stride, sigma_mm, pixel_mm)  # [n, h, w]
+    if per_disc.shape[0] == 0:
+        return np.zeros(per_disc.shape[1:], dtype=np.float32)
+    return per_disc.max(axis=0)

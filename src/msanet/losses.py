@@ -1,7 +1,9 @@
 """Losses of MSA-Net: heatmap MSE over all outputs + lambda * prototype contrastive loss.
 
 - ``heatmap_mse``: mean of the MSE of every intermediate stack head and of the final heatmap
-  against the same target, i.e. (sum over N + 1 outputs) / (N + 1).
+  against the same target, i.e. (sum over N + 1 outputs) / (N + 1). An output coarser than the target by an
+  integer factor f (the 1/4-grid stacks of a model with a finer head) is compared with the target
+  average-pooled f x f (``target_at``).
 - ``PrototypeContrastiveLoss``: pixel embeddings are labelled from the target heatmaps (disc k
   where channel k is the largest and >= ``fg_threshold``, else background). Up to
   ``max_pixels_per_class`` pixels per class are sampled (torch's global RNG, so seeded runs are
@@ -19,13 +21,24 @@ from torch import nn
 from torch.nn import functional as F
 
 
+def target_at(target: torch.Tensor, shape: torch.Size | tuple) -> torch.Tensor:
+    """``target`` [B, K, h, w] at ``shape`` [B, K, h/f, w/f]: itself when f = 1, else average-pooled f x f.
+    Raises ValueError when ``shape`` is not ``target``'s shape divided by one integer factor."""
+    shape = tuple(shape)
+    t_shape = tuple(target.shape)
+    if shape == t_shape:
+        return target
+    f = t_shape[2] // shape[2] if len(shape) == 4 and shape[2] else 0
+    if len(shape) != 4 or shape[:2] != t_shape[:2] or f < 2 or shape[2] * f != t_shape[2] or shape[3] * f != t_shape[3]:
+        raise ValueError(f"heatmap {shape} and target {t_shape} differ in shape")
+    return F.avg_pool2d(target, f)
+
+
 def heatmap_mse(output, target: torch.Tensor) -> torch.Tensor:
-    """Mean MSE over the intermediate heatmaps and the final heatmap. target: [B, V, h, w]."""
+    """Mean MSE over the intermediate heatmaps and the final heatmap. target: [B, K, h, w] at the final heatmap's grid."""
     outputs = list(output.stack_heatmaps) + [output.heatmaps]
-    for o in outputs:
-        if o.shape != target.shape:
-            raise ValueError(f"heatmap {tuple(o.shape)} and target {tuple(target.shape)} differ in shape")
-    return sum(F.mse_loss(o, target) for o in outputs) / len(outputs)
+    targets = [target_at(target, o.shape) for o in outputs]
+    return sum(F.mse_loss(o, t) for o, t in zip(outputs, targets)) / len(outputs)
 
 
 def pixel_classes(target: torch.Tensor, fg_threshold: float) -> torch.Tensor:
@@ -83,16 +96,19 @@ class PrototypeContrastiveLoss(nn.Module):
 
 
 def total_loss(
-    output, target: torch.Tensor, contrastive: PrototypeContrastiveLoss | None = None, lambda_contrastive: float = 0.1
+    output, target: torch.Tensor, contrastive: PrototypeContrastiveLoss | None = None, lambda_contrastive: float = 0.1,
+    num_discs: int | None = None,
 ) -> tuple[torch.Tensor, dict]:
     """MSE over all heatmap outputs + lambda * contrastive (when ``contrastive`` is given and embeddings are present).
 
-    Returns (loss, {'mse': float, 'contrastive': float}).
+    ``target`` [B, K, h, w]; the contrastive classes come from its first ``num_discs`` channels (the named discs;
+    all when None), so a trailing "any disc" channel is in the MSE only. Returns (loss, {'mse': float, 'contrastive': float}).
     """
     mse = heatmap_mse(output, target)
     parts = {"mse": float(mse.detach()), "contrastive": 0.0}
     if contrastive is None or output.embeddings is None:
         return mse, parts
-    c = contrastive(output.embeddings, target)
+    named = target if num_discs is None else target[:, :num_discs]
+    c = contrastive(output.embeddings, target_at(named, (*named.shape[:2], *output.embeddings.shape[2:])))
     parts["contrastive"] = float(c.detach())
     return mse + lambda_contrastive * c, parts

@@ -39,7 +39,7 @@ from tqdm import tqdm
 from msanet import __version__, bids, derivatives, discs, io, qc, qcpage
 from msanet.anchor import ANCHORS, Anchoring, anchor_of
 from msanet.checkpoint import Checkpoint, load_checkpoint
-from msanet.decode import Detection, decode_heatmaps, disc_positions
+from msanet.decode import NMS_RADIUS, Detection, any_nms_radius, decode_outputs, disc_positions
 from msanet.device import resolve_device
 from msanet.errors import ConfigError, DatasetError, InputNotFoundError, MsanetError, PartialFailure
 from msanet.fileio import ensure_dir, remove_stale_temps, write_text
@@ -71,7 +71,7 @@ class Prediction:
     volume: io.Volume
     sagittal: SagittalImage
     detections: list[Detection]
-    heatmaps: np.ndarray  # [V, h, w]
+    heatmaps: np.ndarray  # [K, h, w]: the V named channels, then the "any disc" channel when the model has one
     values: tuple[int, ...]  # SCT value of each heatmap channel
     anchoring: Anchoring
 
@@ -172,16 +172,21 @@ def predict_volume(volume: io.Volume, ckpt: Checkpoint, threshold: float | None 
 
     The slab's whole extent (``[H, W]``, multiples of ``size_unit``; about 512 x 192 pixels for a 900 mm x
     300 mm scan at 2 mm) goes through the network in training-size windows (``msanet.windows``: overlapping,
-    max where they overlap); the heatmaps ``[V, H/4, W/4]`` are decoded over the whole scan at once,
+    max where they overlap); the heatmaps ``[K, H/s, W/s]`` (``s`` the checkpoint's stride) are decoded over the whole scan at once
+    (``decode.decode_outputs``: by the "any disc" channel when the model has one),
     and detections in the padding are dropped.
     """
     sag = preprocess_whole_scan(volume, ckpt.preprocess, ckpt.model_config.size_unit)
     window = (ckpt.preprocess.height, ckpt.preprocess.width)
-    heat = windowed_heatmaps(ckpt.model, sag.image, window, ckpt.stride)  # [V, H/4, W/4]
+    heat = windowed_heatmaps(ckpt.model, sag.image, window, ckpt.stride)  # [K, H/s, W/s], s = ckpt.stride
     values = discs.channel_values(ckpt.model_config.num_discs)
     t = ckpt.threshold if threshold is None else threshold
-    detections = [d for d in decode_heatmaps(heat, values, stride=ckpt.stride, threshold=t) if _inside(volume, sag, d.row, d.col)]
-    rows = [r for r, c, _ in disc_positions(heat, stride=ckpt.stride, threshold=t) if _inside(volume, sag, r, c)]
+    any_disc = ckpt.model_config.any_disc
+    px = ckpt.preprocess.pixel_mm
+    detections = [d for d in decode_outputs(heat, values, any_disc, stride=ckpt.stride, threshold=t, pixel_mm=px) if _inside(volume, sag, d.row, d.col)]
+    unnamed = heat[-1:] if any_disc else heat  # where the discs are, whatever their names
+    positions = disc_positions(unnamed, stride=ckpt.stride, threshold=t, nms_radius=any_nms_radius(ckpt.stride, px) if any_disc else NMS_RADIUS)
+    rows = [r for r, c, _ in positions if _inside(volume, sag, r, c)]
     anchoring = anchor_of(detections, rows, tolerance_px=float(ckpt.stride))
     return Prediction(volume=volume, sagittal=sag, detections=detections, heatmaps=heat, values=values, anchoring=anchoring)
 

@@ -46,7 +46,7 @@ from msanet import bids, discs
 from msanet.augment import AugmentConfig
 from msanet.checkpoint import load_checkpoint, save_checkpoint
 from msanet.dataset import DiscDataset, items_from_subjects
-from msanet.decode import calibrate_threshold, decode_heatmaps
+from msanet.decode import calibrate_threshold, decode_outputs
 from msanet.device import DEVICES, resolve_device
 from msanet.errors import ConfigError, DatasetError, InputNotFoundError, ModelError
 from msanet.fileio import atomic_path, ensure_dir, write_text
@@ -91,7 +91,8 @@ class TrainConfig:
     weight_decay: float = 0.0
     seed: int = 0
     sigma_mm: float = 5.0
-    stride: int = 4
+    any_sigma_mm: float = 6.0  # target of the "any disc" channel (model.any_disc), narrower so neighbours stay apart
+    stride: int = 4  # grid of the target heatmaps: the model's out_stride
     tau: float = 0.1
     beta: float = 0.1
     lambda_contrastive: float = 0.1
@@ -109,6 +110,7 @@ class TrainConfig:
     exclude_subjects: list[str] = field(default_factory=list)  # subject ids left out of the extra sets (leave-one-out)
     init: str | None = None  # checkpoint whose weights start the run (fine-tuning); its model config must match
     select: str = "val_loss"  # best.safetensors: lowest validation loss ('val_loss') or the last epoch ('last')
+    stop_after: int | None = None  # end the run after this many epochs; the schedule still spans ``epochs`` (resumable)
     model: MSANetConfig = field(default_factory=MSANetConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)
@@ -120,8 +122,12 @@ class TrainConfig:
             raise ValueError(f"batch_size={self.batch_size} must be >= 1")
         if self.optimizer not in ("adam", "rmsprop"):
             raise ValueError(f"optimizer={self.optimizer!r} must be 'adam' or 'rmsprop'")
+        if not self.any_sigma_mm > 0:
+            raise ValueError(f"any_sigma_mm={self.any_sigma_mm} must be > 0")
         if not self.lr > 0:
             raise ValueError(f"lr={self.lr} must be > 0")
+        if self.stop_after is not None and not 1 <= self.stop_after <= self.epochs:
+            raise ValueError(f"stop_after={self.stop_after} must be in 1..epochs ({self.epochs})")
         if self.select not in ("val_loss", "last"):
             raise ValueError(f"select={self.select!r} must be 'val_loss' or 'last'")
         if self.extra_repeat < 1:
@@ -133,11 +139,13 @@ class TrainConfig:
         for c in self.contrasts:
             if c not in bids.CONTRASTS:
                 raise ValueError(f"unknown contrast {c!r} (expected T1w or T2w)")
-        size_unit = self.stride * 2 ** self.model.depth
+        if self.stride != self.model.out_stride:
+            raise ValueError(f"stride={self.stride} must equal the model's out_stride={self.model.out_stride} (the heatmaps' grid)")
+        size_unit = self.model.size_unit
         if self.preprocess.height % size_unit or self.preprocess.width % size_unit:
             raise ValueError(
                 f"image size {self.preprocess.height}x{self.preprocess.width} must be divisible by {size_unit} "
-                f"(stride {self.stride} x 2**depth {self.model.depth})"
+                f"(the model's stride 4 x 2**depth {self.model.depth})"
             )
 
     def to_dict(self) -> dict:
@@ -288,7 +296,8 @@ def _datasets(cfg: TrainConfig, run_dir: Path, d: Dist) -> tuple[DiscDataset, Di
     if not train_items:
         raise DatasetError(f"{cfg.bids}: no labelled training images in the split")
     cache = cfg.cache_dir or os.environ.get("MSANET_CACHE") or str(Path.home() / ".cache" / "msanet" / "preprocessed")
-    common = dict(cfg=cfg.preprocess, num_discs=cfg.model.num_discs, stride=cfg.stride, sigma_mm=cfg.sigma_mm, cache_dir=cache)
+    common = dict(cfg=cfg.preprocess, num_discs=cfg.model.num_discs, stride=cfg.stride, sigma_mm=cfg.sigma_mm, cache_dir=cache,
+                  any_disc=cfg.model.any_disc, any_sigma_mm=cfg.any_sigma_mm)
     train_set = DiscDataset(train_items, augment_cfg=cfg.augmentation if cfg.augment else None, seed=cfg.seed, **common)
     val_set = DiscDataset(val_items, augment_cfg=None, seed=cfg.seed, **common)
     return train_set, val_set, splits
@@ -308,9 +317,9 @@ def evaluate_heatmaps(model: torch.nn.Module, dataset: DiscDataset, cfg: TrainCo
         image, target = dataset[index]
         output = model(image[None].to(device))
         losses.append(float(heatmap_mse(output, target[None].to(device))))
-        heat = output.heatmaps[0].float().cpu().numpy()  # [V, h, w]
+        heat = output.heatmaps[0].float().cpu().numpy()  # [K, h, w]
         gt = {v: p * cfg.preprocess.pixel_mm for v, p in dataset.sample(index).points.items() if v in values}
-        all_dets = decode_heatmaps(heat, values, stride=cfg.stride, threshold=0.0)
+        all_dets = decode_outputs(heat, values, cfg.model.any_disc, stride=cfg.stride, threshold=0.0, pixel_mm=cfg.preprocess.pixel_mm)
         for det in all_dets:
             ok = det.value in gt and float(np.linalg.norm(np.array([det.row, det.col]) * cfg.preprocess.pixel_mm - gt[det.value])) <= 5.0
             candidates.append((det.confidence, ok))
@@ -437,7 +446,7 @@ def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest:
     contrastive = PrototypeContrastiveLoss(tau=cfg.tau, beta=cfg.beta) if cfg.model.contrastive else None
     sampler = DistributedSampler(train_set, num_replicas=d.world_size, rank=d.rank, shuffle=True, seed=cfg.seed) if d.world_size > 1 else None
     log_path = run_dir / "log.csv"
-    for epoch in range(start_epoch, cfg.epochs):
+    for epoch in range(start_epoch, cfg.stop_after or cfg.epochs):
         t0 = time.time()
         train_set.set_epoch(epoch)
         if sampler is not None:
@@ -455,10 +464,10 @@ def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest:
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not (progress and d.main), leave=False)
         for images, targets in bar:
             images = images.to(d.device, memory_format=memory_format)  # [B, 1, H, W]
-            targets = targets.to(d.device)  # [B, V, h, w]
+            targets = targets.to(d.device)  # [B, K, h, w]
             with autocast(precision, d.device):
                 output = model(images)
-            loss, parts = total_loss(output.float(), targets, contrastive, cfg.lambda_contrastive)  # float32
+            loss, parts = total_loss(output.float(), targets, contrastive, cfg.lambda_contrastive, cfg.model.num_discs)  # float32
             if not torch.isfinite(loss):
                 raise ConfigError(f"training diverged at epoch {epoch + 1} (loss {float(loss)}); lower --lr")
             optimizer.zero_grad(set_to_none=True)

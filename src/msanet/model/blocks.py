@@ -68,7 +68,8 @@ class Stem(nn.Module):
     """Input -> latent map at 1/4 resolution: 7x7/2 conv, residual, max-pool /2, two residuals.
 
     ``[B, C_in, H, W] -> [B, width, H/4, W/4]``; also returns the shallow 1/4-resolution features
-    (before the last residual) used by the contrastive embedding.
+    (before the last residual) used by the contrastive embedding, and the half-resolution features
+    (before the max-pool) used by a finer heatmap head (``UpsampleHead``).
     """
 
     def __init__(self, in_channels: int, width: int, stem_channels: int = 64) -> None:
@@ -79,7 +80,40 @@ class Stem(nn.Module):
         self.res3 = Residual(2 * stem_channels, width)
         self.shallow_channels = 2 * stem_channels
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x = self.res1(self.conv(x))  # [B, 2*stem, H/2, W/2]
-        shallow = self.res2(F.max_pool2d(x, 2))  # [B, 2*stem, H/4, W/4]
-        return self.res3(shallow), shallow  # [B, width, H/4, W/4]
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        half = self.res1(self.conv(x))  # [B, 2*stem, H/2, W/2]
+        shallow = self.res2(F.max_pool2d(half, 2))  # [B, 2*stem, H/4, W/4]
+        return self.res3(shallow), shallow, half  # [B, width, H/4, W/4], [B, 2*stem, H/4, W/4], [B, 2*stem, H/2, W/2]
+
+
+class UpsampleHead(nn.Module):
+    """Heatmaps at 1/2 or full input resolution from the 1/4-resolution ones (not in the paper).
+
+    ``forward(coarse [B, K, H/4, W/4], features [B, C, H/4, W/4], half [B, S, H/2, W/2], image [B, C_in, H, W])
+    -> [B, K, H/s, W/s]`` for ``out_stride`` s = 2 or 1: the bilinearly upsampled coarse heatmaps plus a learned
+    residual. The residual upsamples the (1x1-reduced) features and, at each finer level, concatenates the skip of that
+    resolution (the stem's half-resolution features, then the image) before a 3x3 ConvBNReLU; its last 1x1 conv starts
+    at zero, so an untrained head returns the upsampled coarse heatmaps.
+    """
+
+    def __init__(self, channels: int, half_channels: int, in_channels: int, num_outputs: int, out_stride: int, mid: int = 32) -> None:
+        super().__init__()
+        if out_stride not in (1, 2):
+            raise ValueError(f"out_stride={out_stride!r} must be 1 or 2 for an UpsampleHead")
+        self.out_stride = out_stride
+        self.reduce = ConvBNReLU(channels, mid, 1)
+        self.skip_half = ConvBNReLU(half_channels, mid, 1)
+        self.fuse_half = ConvBNReLU(2 * mid, mid, 3)
+        self.fuse_full = ConvBNReLU(mid + in_channels, mid, 3) if out_stride == 1 else None
+        self.out = nn.Conv2d(mid, num_outputs, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, coarse: torch.Tensor, features: torch.Tensor, half: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        y = F.interpolate(self.reduce(features), scale_factor=2, mode="bilinear", align_corners=False)  # [B, mid, H/2, W/2]
+        y = self.fuse_half(torch.cat([y, self.skip_half(half)], dim=1))  # [B, mid, H/2, W/2]
+        if self.fuse_full is not None:
+            y = F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)  # [B, mid, H, W]
+            y = self.fuse_full(torch.cat([y, image], dim=1))  # [B, mid, H, W]
+        up = F.interpolate(coarse, scale_factor=4 // self.out_stride, mode="bilinear", align_corners=False)  # [B, K, H/s, W/s]
+        return up + self.out(y)
