@@ -291,9 +291,10 @@ def write_model_card(record: dict) -> None:
             f"- training data, real: the {len(real_subjects)} real T2w scans of `../shared/data/real/amu_t2w` ({', '.join(real_subjects)}; "
             f"one site, 1 mm, C2-C3 .. T4-T5 labelled), each seen {tc['extra_repeat']} times per epoch beside the synthetic images",
             f"- training: stage 1, synthetic only: `python benchmarks/experiments.py {'family ' + family if family else 'default'}` "
-            f"(`benchmarks/runs/{stage1}`, {start['train_config']['epochs']} epochs, "
+            f"(`benchmarks/runs/{stage1}`, {start['train_config']['epochs']} epochs"
+            f"{' on a GPU, `benchmarks/gpu_families.sh`' if start['train_config'].get('device') == 'cuda' else ''}, "
             f"lr {start['train_config']['lr']:g}); stage 2, this model: the stage-1 weights fine-tuned "
-            f"{str(tc['stop_after']) + ' of a ' + str(tc['epochs']) + '-epoch schedule' if tc.get('stop_after') else str(tc['epochs'])} epochs at lr "
+            f"{str(tc['stop_after']) + ' epochs of a ' + str(tc['epochs']) + '-epoch schedule' if tc.get('stop_after') else str(tc['epochs']) + ' epochs'} at lr "
             f"{tc['lr']:g} on synthetic + real (`{' '.join(record['flags'])}`), last epoch kept; {record['train_seconds']} s on {machine()}",
         ]
     else:
@@ -306,7 +307,7 @@ def write_model_card(record: dict) -> None:
            if tc["augmentation"].get("stretch", [1, 1])[0] != tc["augmentation"].get("stretch", [1, 1])[1] else "")
         + f" (`{next(f for f in record['flags'] if f.endswith('.yaml'))}`; later flags override earlier ones)",
         "", f"## Test figures, synthetic (realistic synthetic test split, 52 subjects, label-matched, 2D mm; from "
-        f"benchmarks/results/{record['name']}.md)", "",
+        "benchmarks/results/default-real.md)" if real_subjects else f"benchmarks/results/{record['name']}.md)", "",
         "| contrast | DTT mean +- std (mm) | FNR | FPR |", "|---|---|---|---|", *rows, "",
     ]
     real_md = RESULTS / "real.csv"
