@@ -195,7 +195,8 @@ def name_positions(
 
     1. **Candidates**: the peaks of ``any_map`` (``channel_candidates`` with ``any_nms_radius``, sub-pixel
        refined, at most ``max_positions``) and, with ``named_peaks``, each named channel's own candidates
-       (``channel_candidates``), all with height ``>= threshold`` (and > 0), sorted by row (head first).
+       (``channel_candidates``) that lie at least ``ANY_MIN_SEPARATION_MM`` from every any-disc peak (they fill its
+       gaps), all with height ``>= threshold`` (and > 0), sorted by row (head first).
     2. **Evidence** at each candidate ``i``: ``a_i``, the any-disc channel there (an any-disc peak's refined height),
        and ``e[i, k]``, named channel ``k`` there (bilinear), both clipped to [0, 1].
     3. **Chain**: names strictly increasing down the candidates, consecutive chain members at least
