@@ -256,6 +256,16 @@ def bundle_default(record: dict) -> None:
     print(f"bundled {weights / 'msanet-default.safetensors'}")
 
 
+def bundle_and_measure(record: dict, folds: Path) -> None:
+    """Bundle run ``record['name']``, score it on the real scans (results/real.md; amu scans by its leave-one-out twins
+    in ``folds``), and write its model card again, now with those figures."""
+    from real_scans import run_real
+
+    bundle_default(record)
+    run_real(ROOT / "src" / "msanet" / "weights" / "msanet-default.safetensors", folds, "real")
+    write_model_card(record)
+
+
 def write_model_card(record: dict) -> None:
     """src/msanet/weights/MODEL_CARD.md of the bundled model (run ``record['name']``), from its metadata and results files."""
     weights = ROOT / "src" / "msanet" / "weights"
@@ -361,9 +371,7 @@ def run_family(family: str, bundle: bool = False) -> None:
         started = time.time()
         record = run(f"{family}/default-real")
         print(f"wrote {write_results('default-real', [record], f'python benchmarks/experiments.py family {family} --bundle', started)}")
-        bundle_default(record)
-        run_real(ROOT / "src" / "msanet" / "weights" / "msanet-default.safetensors", RUNS / family, "real")
-        write_model_card(record)  # now with the real-scan figures
+        bundle_and_measure(record, RUNS / family)
 
 
 def main() -> None:
@@ -424,10 +432,7 @@ def main() -> None:
         run_real(RUNS / "default" / "best.safetensors", None, "real-synthetic-only")
     records = [run(name) for name in EXPERIMENTS[sys.argv[1]]]
     if sys.argv[1] == "default-real":
-        bundle_default(records[0])
-    if sys.argv[1] == "default-real":
-        run_real(ROOT / "src" / "msanet" / "weights" / "msanet-default.safetensors", RUNS, "real")
-        write_model_card(records[0])  # now with the real-scan figures
+        bundle_and_measure(records[0], RUNS)
     print(f"wrote {write_results(sys.argv[1], records, 'python benchmarks/experiments.py ' + sys.argv[1], started)}")
 
 

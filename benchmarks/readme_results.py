@@ -351,18 +351,19 @@ def section_default() -> list[str]:
 
 def loso_note(md: list[str]) -> list[str]:
     """What trained the model, leave-one-subject-out scoring, the synthetic-only model beside it, and the history of models."""
-    out = []
+    out, family = [], bundled_family()
     if any("leave-one-subject-out" in line for line in md):
-        folds = f"benchmarks/runs/{bundled_family()}" if bundled_family() else "benchmarks/runs"
+        folds = f"benchmarks/runs/{family}" if family else "benchmarks/runs"
         out += ["The bundled model trained on the six amu_t2w scans, so each of them is scored **leave-one-subject-out**: by the "
                 f"model of the same recipe that never saw it (`{folds}/real-<subject>`, listed in real.md).", ""]
-    synthetic = read_csv(f"real-{bundled_family()}-synthetic-only" if bundled_family() else "real-synthetic-only")
+    synthetic_name = f"real-{family}-synthetic-only" if family else "real-synthetic-only"
+    synthetic = read_csv(synthetic_name)
     if synthetic is not None:
         t = {r["set"]: r for r in synthetic if r["level"] == "total"}.get("amu_t2w")
         if t is not None:
             out += [f"Beside it, the bundled recipe's stage-1 model, trained on synthetic data only (it measures the generator's realism): amu_t2w "
                     f"{t['tp']} / {t['n_gt']} found under the right name ({num(t['detection_rate'], True)}), FPR {num(t['fpr'], True)} "
-                    f"({source((f'real-{bundled_family()}' if bundled_family() else 'real') + '-synthetic-only.md')}).", ""]
+                    f"({source(synthetic_name + '.md')}).", ""]
     if (RESULTS / "real_history.md").exists():
         out += [f"Every model measured on these scans, and what was tried: {source('real_history.md')}, "
                 f"{source('real_trials.md')}.", ""]

@@ -302,8 +302,7 @@ def disc_positions(
     heatmaps = np.asarray(heatmaps, dtype=np.float64)
     if heatmaps.ndim != 3 or heatmaps.shape[0] < 1:
         raise ValueError(f"heatmaps must be [V, h, w] with V >= 1, got shape {heatmaps.shape}")
-    if not (isinstance(threshold, (int, float, np.floating)) and 0 <= threshold <= 1):
-        raise ValueError(f"threshold={threshold!r} must be in [0, 1]")
+    _check_stride_threshold(stride, threshold)
     peaks = channel_candidates(heatmaps.max(axis=0), max_candidates=max_positions, nms_radius=nms_radius)
     out = []
     for r, c, h in peaks:
