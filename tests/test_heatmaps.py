@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from msanet.heatmaps import input_to_output_px, make_any_heatmap, make_heatmaps, output_to_input_px
+from msanet.heatmaps import input_to_output_px, labelled_region, make_any_heatmap, make_heatmaps, output_to_input_px
 
 
 @pytest.mark.parametrize("stride", [1, 2, 4])
@@ -66,3 +66,27 @@ def test_any_disc_target_without_discs_is_zero():
     assert hm.shape == (4, 2) and not hm.any()
     with pytest.raises(ValueError, match="divisible"):
         make_any_heatmap({}, (15, 8), 4, 4.0, 1.0)
+
+
+def test_labelled_region_ends_half_a_spacing_beyond_the_end_labels_by_hand():
+    # labels at rows 20 and 40 (col 10) of a 64 x 32 image, stride 1: spacing 20 px, so rows 10 .. 50 are inside
+    region = labelled_region({3: np.array([20.0, 10.0]), 4: np.array([40.0, 10.0])}, (64, 32), 1, 1.0)
+    assert region.shape == (64, 32)
+    assert region[:10].sum() == 0 and region[51:].sum() == 0 and bool((region[10:51] == 1).all())
+
+
+def test_labelled_region_follows_a_tilted_column_by_hand():
+    # labels along the diagonal: the boundary is perpendicular to it, 5 * sqrt(2) px beyond each end label
+    region = labelled_region({3: np.array([20.0, 20.0]), 4: np.array([30.0, 30.0])}, (64, 64), 1, 1.0)
+    assert region[15, 15] == 1 and region[14, 14] == 0  # (p - top) . u = -5 sqrt(2) exactly at (15, 15)
+    assert region[35, 35] == 1 and region[36, 36] == 0
+    assert region[10, 30] == 1  # beside the top label, off the column's axis: inside (projection 0)
+
+
+@pytest.mark.parametrize("points, inside_rows", [({5: np.array([30.0, 8.0])}, list(range(11, 19))), ({}, [])])
+def test_labelled_region_with_one_label_or_none(points, inside_rows):
+    # one label at row 30: margin_mm (8) down the rows each side; stride 2 puts output row i at input row 2i + 0.5,
+    # so rows with |2i + 0.5 - 30| <= 8 are inside: i = 11 .. 18. No label: nothing is inside.
+    region = labelled_region(points, (64, 16), 2, 1.0)
+    assert list(np.nonzero(region[:, 0])[0]) == inside_rows
+    assert bool((region == region[:, :1]).all())  # the same for every column

@@ -147,6 +147,44 @@ def test_total_loss_keeps_the_any_disc_channel_out_of_the_contrastive_classes():
     assert both["contrastive"] > named_only["contrastive"] + 0.1  # pixel 1 would be a third class, the same as background
 
 
+def test_weighted_mse_leaves_zero_weight_pixels_out_by_hand():
+    target = torch.zeros(1, 2, 2, 2)
+    out = _out(torch.ones(1, 2, 2, 2), [torch.ones(1, 2, 1, 1)])  # error 1 everywhere; one stack at half the grid
+    weight = torch.ones(1, 2, 2, 2)
+    assert heatmap_mse(out, target, weight).item() == pytest.approx(heatmap_mse(out, target).item()) == pytest.approx(1.0)
+    weight[0, 1] = 0.0  # channel 1 unknown
+    weight[0, 0, 0, 0] = 0.0  # and one pixel of channel 0
+    # final: 3 of 8 squared errors count, mean over 8 -> 3/8; stack: pooled weights (0.75, 0) -> 0.75 / 2
+    assert heatmap_mse(out, target, weight).item() == pytest.approx((3 / 8 + 0.75 / 2) / 2)
+    with pytest.raises(ValueError, match="weight"):
+        heatmap_mse(out, target, torch.ones(1, 1, 2, 2))
+
+
+def test_contrastive_leaves_unknown_pixels_out_by_hand():
+    emb = torch.tensor([[[[1.0, 0.0, 0.0]], [[0.0, 1.0, 1.0]]]])  # [1, 2, 1, 3]
+    target = torch.tensor([[[[1.0, 0.0, 0.0]]]])  # pixel 0 disc, pixels 1 and 2 background
+    fn = PrototypeContrastiveLoss(tau=0.5, beta=0.0)
+    known = torch.tensor([[[1.0, 1.0, 0.0]]])  # pixel 2 unknown: the result is that of pixels 0 and 1 alone
+    assert float(fn(emb, target, known)) == pytest.approx(float(fn(emb[..., :2], target[..., :2])), rel=1e-6)
+    emb_unknown_disc = emb.clone()
+    emb_unknown_disc[0, :, 0, 2] = torch.tensor([1.0, 0.0])  # an unlabelled disc looks like the labelled one:
+    assert float(fn(emb_unknown_disc, target, known)) == pytest.approx(float(fn(emb, target, known)), rel=1e-6)  # no cost
+    only_disc = torch.tensor([[[1.0, 0.0, 0.0]]])  # one known class left: 0
+    assert float(fn(emb, target, only_disc)) == 0.0
+
+
+def test_total_loss_passes_weight_and_known_on():
+    target = torch.zeros(1, 1, 1, 2)
+    target[0, 0, 0, 0] = 1.0
+    emb = torch.tensor([[[[1.0, 0.0]], [[1.0, 0.0]]]])
+    out = _out(torch.zeros(1, 1, 1, 2), [torch.zeros(1, 1, 1, 2)], emb)
+    fn = PrototypeContrastiveLoss(tau=0.5, beta=0.0)
+    weight = torch.tensor([[[[0.0, 1.0]]]])
+    known = torch.tensor([[[1.0, 0.0]]])
+    loss, parts = total_loss(out, target, fn, 0.1, weight=weight, known=known)
+    assert parts["mse"] == 0.0 and parts["contrastive"] == 0.0 and loss.item() == 0.0  # the disc pixel weighs 0; one class
+
+
 @pytest.mark.parametrize("kwargs", [dict(tau=0), dict(beta=-1), dict(fg_threshold=0), dict(max_pixels_per_class=0)])
 def test_invalid_arguments(kwargs):
     with pytest.raises(ValueError, match=list(kwargs)[0]):

@@ -1,5 +1,6 @@
 """The synthetic data generator: layout, labels, anatomy ranges, contrasts, determinism."""
 
+import dataclasses
 import hashlib
 import json
 
@@ -391,6 +392,28 @@ def test_c1_anterior_arch_is_a_small_oval_in_front_of_the_dens(sd_map):
     arch, dens = runs[-2], runs[-1]
     assert arch[1] - arch[0] == pytest.approx(6.4, abs=0.3)  # the oval's full depth at its centre
     assert 0.5 < dens[0] - arch[1] < 3.0  # atlanto-dental interval
+
+
+@pytest.mark.parametrize("dens_line", [False, True])
+def test_dens_and_c2_body_are_one_bone(sd_map, dens_line):
+    a, s, d, _ = sd_map
+    a = dataclasses.replace(a, bone=dataclasses.replace(a.bone, dens_line=dens_line))
+    grid_s, grid_d = np.meshgrid(s, d, indexing="ij")
+    tissue = anat.tissue_map_2d(a, grid_s, grid_d)
+    c2_bottom = a.level_spans()[0][2]
+    mid_dens = int(np.argmin(np.abs(d + a.dens_depth / 2)))  # a line down the middle of the dens, into the C2 body
+    line = tissue[(s > 3) & (s < c2_bottom - a.bone.concavity_mm - 1), mid_dens]
+    assert not np.isin(line, [ANNULUS, NUCLEUS, CSF]).any()  # no disc, no gap from the dens tip to the C2-C3 disc
+    base = (s > a.dens_height - 2) & (s < a.dens_height + 2)
+    assert (tissue[base, mid_dens] == anat.CORTEX).any() == dens_line  # the synchondrosis line only when drawn
+    assert (tissue[base, mid_dens] == MARROW).any()
+    below = tissue[(s > c2_bottom) & (s < c2_bottom + a.levels[0].disc_height), int(np.argmin(np.abs(d + a.levels[0].depth / 2)))]
+    assert np.isin(below, [ANNULUS, NUCLEUS]).any()  # the C2-C3 disc is still there
+
+
+def test_a_third_of_subjects_show_the_dens_line():
+    rate = np.mean([anat.sample_anatomy(np.random.default_rng(seed), (28.0, 260.0, 190.0)).bone.dens_line for seed in range(300)])
+    assert 0.22 < rate < 0.38
 
 
 def test_disc_degeneration_is_commonest_at_c5_c6():

@@ -238,3 +238,24 @@ def test_select_last_keeps_the_last_epoch_as_best(bids_root, tmp_path):
     assert state_digest(best.model) == summary["digest"]
     with pytest.raises(ValueError, match="select='newest'"):
         tiny_train_config(bids_root, tmp_path / "x", tmp_path / "cache", select="newest")
+
+
+@pytest.mark.parametrize("unlabelled, synthetic_main, expected_main, expected_extra", [
+    ("unknown", False, True, True),  # a real main set and a real extra set: both partial
+    ("unknown", True, False, True),  # a set made by msanet synth is completely labelled
+    ("background", False, False, False),  # the paper's target: every unlabelled disc is background
+])
+def test_real_data_sets_are_read_as_partly_labelled(tmp_path, unlabelled, synthetic_main, expected_main, expected_extra):
+    from msanet.train import Dist, _datasets
+
+    main = make_bids(tmp_path / "main", subjects=("sub-s01", "sub-s02", "sub-s03"))
+    if synthetic_main:
+        (main / "dataset_description.json").write_text(json.dumps({"Name": "x", "GeneratedBy": [{"Name": "msanet synth"}]}))
+    extra = make_bids(tmp_path / "real", subjects=("sub-r01",), contrasts=("T2w",), sites=False)
+    cfg = tiny_train_config(main, tmp_path / "run", tmp_path / "cache", extra_bids=[str(extra)], unlabelled=unlabelled)
+    (tmp_path / "run").mkdir()
+    train_set, val_set, _ = _datasets(cfg, tmp_path / "run", Dist())
+    assert {item.partial for item in train_set.items + val_set.items if item.subject_id.startswith("sub-s")} == {expected_main}
+    assert {item.partial for item in train_set.items if item.subject_id.startswith("sub-r")} == {expected_extra}
+    with pytest.raises(ValueError, match="unlabelled='missing'"):
+        tiny_train_config(main, tmp_path / "x", tmp_path / "cache", unlabelled="missing")

@@ -91,6 +91,19 @@ def is_bids_dataset(folder: str | Path) -> bool:
     return any(p.is_dir() for pattern in ("sub-*/anat", "sub-*/ses-*/anat") for p in folder.glob(pattern))
 
 
+def labels_complete(root: str | Path) -> bool:
+    """True when every disc in the data set's images is labelled: a set made by ``msanet synth`` (its
+    ``dataset_description.json`` names it in ``GeneratedBy``). Real data sets label a range of discs (Spine Generic:
+    about C1-C2 .. T1-T2; amu_t2w: C2-C3 .. T2-T3 or lower) while their images show more, so for them an
+    unlabelled disc is unknown, not absent (see ``dataset.DiscDataset``)."""
+    try:
+        description = json.loads((Path(root) / "dataset_description.json").read_text())
+    except (OSError, ValueError):
+        return False
+    generated = description.get("GeneratedBy", []) if isinstance(description, dict) else []
+    return isinstance(generated, list) and any(isinstance(g, dict) and g.get("Name") == "msanet synth" for g in generated)
+
+
 def find_images(root: str | Path, contrasts: tuple[str, ...] = CONTRASTS) -> list[tuple[Path, str]]:
     """Every ``sub-*/[ses-*/]anat/sub-*_<contrast>.nii[.gz]`` image of a BIDS data set with its
     contrast, sorted by path (other entities such as ``acq-`` may stand before the contrast)."""

@@ -83,7 +83,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "max_train_items": args.max_train_items, "max_val_items": args.max_val_items, "sigma_mm": args.sigma_mm,
         "workers": args.workers, "precision": args.precision, "device": args.device,
         "extra_repeat": args.extra_repeat, "init": args.init, "select": args.select, "any_sigma_mm": args.any_sigma_mm,
-        "stop_after": args.stop_after,
+        "stop_after": args.stop_after, "unlabelled": args.unlabelled,
     }
     base.update({k: v for k, v in flags.items() if v is not None})
     if args.by_site:
@@ -305,6 +305,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "up to 24 (the whole column, C1-C2 .. L5-S1)")
     p.add_argument("--stop-after", type=int, help="end after this many epochs; the learning-rate schedule still spans --epochs "
                                                    "(a time-boxed run; --resume with a larger value continues it)")
+    p.add_argument("--unlabelled", choices=["unknown", "background"],
+                   help="a real data set's unlabelled discs (its label files name a range of the discs its images show): "
+                        "unknown, left out of the loss (default), or background (the paper's target)")
     p.add_argument("--any-disc", action="store_true", help="add the class-agnostic 'any disc' channel (not in the paper): "
                                                            "discs are placed by its peaks and named by anatomical order")
     p.add_argument("--any-sigma-mm", type=float, help="Gaussian sigma of the 'any disc' target in mm (default 6)")

@@ -19,7 +19,7 @@ from msanet import discs
 from msanet.augment import AugmentConfig, augment
 from msanet.bids import Subject
 from msanet.fileio import atomic_path
-from msanet.heatmaps import make_any_heatmap, make_heatmaps
+from msanet.heatmaps import labelled_region, make_any_heatmap, make_heatmaps
 from msanet.io import load_image, read_disc_labels
 from msanet.preprocess import PREPROCESS_VERSION, PreprocessConfig, file_digest, labels_to_pixels, preprocess_volume
 
@@ -37,16 +37,20 @@ class Sample:
 
 @dataclass(frozen=True)
 class Item:
-    """One (subject, contrast) image/label pair."""
+    """One (subject, contrast) image/label pair. ``partial``: its label file names some of the discs the image
+    shows, not all (real data sets; see ``bids.labels_complete``)."""
 
     subject_id: str
     contrast: str
     image_path: Path
     label_path: Path
+    partial: bool = False
 
 
-def items_from_subjects(subjects: Sequence[Subject], ids: Sequence[str] | None = None, contrasts: Sequence[str] = ("T1w", "T2w")) -> list[Item]:
-    """Labelled (subject, contrast) pairs of the given subject ids (all when None), sorted."""
+def items_from_subjects(
+    subjects: Sequence[Subject], ids: Sequence[str] | None = None, contrasts: Sequence[str] = ("T1w", "T2w"), partial: bool = False
+) -> list[Item]:
+    """Labelled (subject, contrast) pairs of the given subject ids (all when None), sorted; ``partial`` as in ``Item``."""
     keep = None if ids is None else set(ids)
     items = []
     for s in subjects:
@@ -54,7 +58,7 @@ def items_from_subjects(subjects: Sequence[Subject], ids: Sequence[str] | None =
             continue
         for contrast in contrasts:
             if contrast in s.images and contrast in s.labels:
-                items.append(Item(s.subject_id, contrast, s.images[contrast], s.labels[contrast]))
+                items.append(Item(s.subject_id, contrast, s.images[contrast], s.labels[contrast], partial))
     return items
 
 
@@ -83,8 +87,15 @@ def load_sample(item: Item, cfg: PreprocessConfig, cache_dir: str | Path | None 
 
 
 class DiscDataset(Dataset):
-    """Torch dataset of (image [1, H, W], heatmaps [K, H/s, W/s]) pairs: K = V named disc channels, plus the
-    "any disc" channel last (``heatmaps.make_any_heatmap`` of sigma ``any_sigma_mm``) when ``any_disc``.
+    """Torch dataset of (image [1, H, W], heatmaps [K, h, w], weight [K, h, w], known [h, w]) tuples, h, w = H/s, W/s:
+    K = V named disc channels, plus the "any disc" channel last (``heatmaps.make_any_heatmap`` of sigma
+    ``any_sigma_mm``) when ``any_disc``.
+
+    ``weight`` is each target pixel's weight in the heatmap loss and ``known`` marks the pixels whose class
+    (a disc or background) the labels decide. Both are all 1 for a completely labelled image. For a partly
+    labelled one (``Item.partial``) an unlabelled disc is unknown rather than absent: the channel of a value its
+    label file lacks weighs 0, and the any-disc channel and ``known`` are 0 beyond the labelled stretch of the
+    column (``heatmaps.labelled_region``).
 
     Samples are preprocessed once (and cached); augmentation, when given, uses a generator seeded
     from ``(seed, epoch, index)`` so a run is reproducible and resumable at any epoch.
@@ -129,7 +140,7 @@ class DiscDataset(Dataset):
             self._samples[index] = load_sample(self.items[index], self.cfg, self.cache_dir)
         return self._samples[index]
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         s = self.sample(index)
         image, points = s.image, s.points
         if self.augment_cfg is not None:
@@ -139,4 +150,13 @@ class DiscDataset(Dataset):
         if self.any_disc:
             any_map = make_any_heatmap(points, image.shape, self.stride, self.any_sigma_mm, self.cfg.pixel_mm)
             target = np.concatenate([target, any_map[None]])  # [V + 1, h, w]
-        return torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None], torch.from_numpy(target)  # [1,H,W], [K,h,w]
+        weight = np.ones_like(target)  # [K, h, w]
+        known = np.ones(target.shape[1:], dtype=np.float32)  # [h, w]
+        if self.items[index].partial:
+            labelled = np.array([v in s.points for v in self.values], dtype=np.float32)  # before augmentation: a disc
+            weight[: len(self.values)] = labelled[:, None, None]  # cropped out is absent, not unknown
+            known = labelled_region(points, image.shape, self.stride, self.cfg.pixel_mm)
+            if self.any_disc:
+                weight[-1] = known
+        image_t = torch.from_numpy(np.ascontiguousarray(image, dtype=np.float32))[None]  # [1, H, W]
+        return image_t, torch.from_numpy(target), torch.from_numpy(weight), torch.from_numpy(known)

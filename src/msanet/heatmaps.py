@@ -72,3 +72,30 @@ def make_any_heatmap(
     if per_disc.shape[0] == 0:
         return np.zeros(per_disc.shape[1:], dtype=np.float32)
     return per_disc.max(axis=0)
+
+
+def labelled_region(
+    points_px: Mapping[int, np.ndarray], image_shape: tuple[int, int], stride: int, pixel_mm: float, margin_mm: float = 8.0
+) -> np.ndarray:
+    """Where a partly labelled image's labels speak for every disc: ``[H/stride, W/stride]`` float32, 1 inside, 0 outside.
+
+    The labelled stretch of the column runs from the top label (lowest SCT value) to the bottom label; it ends half
+    a disc spacing beyond each (along the line to its neighbouring label; ``margin_mm`` down the rows when there is
+    only one label). Beyond it an unlabelled disc may be visible (C1-C2 above C2-C3, the discs below the last
+    label), so a loss must not call it background there. No label: all 0.
+    """
+    height, width = image_shape
+    h, w = height // stride, width // stride
+    if not points_px:
+        return np.zeros((h, w), dtype=np.float32)
+    pts = np.array([points_px[v] for v in sorted(points_px)], dtype=np.float64).reshape(-1, 2)  # head to feet
+    grid = output_to_input_px(np.stack(np.meshgrid(np.arange(h), np.arange(w), indexing="ij"), axis=-1), stride)  # [h, w, 2]
+    if len(pts) == 1:
+        down = np.array([1.0, 0.0])
+        top_dir, top_margin, bottom_dir, bottom_margin = down, margin_mm / pixel_mm, down, margin_mm / pixel_mm
+    else:
+        top_step, bottom_step = pts[1] - pts[0], pts[-1] - pts[-2]
+        top_margin, bottom_margin = np.linalg.norm(top_step) / 2, np.linalg.norm(bottom_step) / 2
+        top_dir, bottom_dir = top_step / max(2 * top_margin, 1e-9), bottom_step / max(2 * bottom_margin, 1e-9)
+    inside = ((grid - pts[0]) @ top_dir >= -top_margin) & ((grid - pts[-1]) @ bottom_dir <= bottom_margin)
+    return inside.astype(np.float32)

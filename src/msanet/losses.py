@@ -34,11 +34,20 @@ def target_at(target: torch.Tensor, shape: torch.Size | tuple) -> torch.Tensor:
     return F.avg_pool2d(target, f)
 
 
-def heatmap_mse(output, target: torch.Tensor) -> torch.Tensor:
-    """Mean MSE over the intermediate heatmaps and the final heatmap. target: [B, K, h, w] at the final heatmap's grid."""
+def heatmap_mse(output, target: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean MSE over the intermediate heatmaps and the final heatmap. target: [B, K, h, w] at the final heatmap's grid.
+
+    ``weight`` [B, K, h, w] (optional, same grid, pooled like the target): each squared error is multiplied by it
+    before the mean over all pixels, so a weight of 0 leaves a pixel out (an unknown target) and all-ones weights
+    give the plain MSE."""
     outputs = list(output.stack_heatmaps) + [output.heatmaps]
     targets = [target_at(target, o.shape) for o in outputs]
-    return sum(F.mse_loss(o, t) for o, t in zip(outputs, targets)) / len(outputs)
+    if weight is None:
+        return sum(F.mse_loss(o, t) for o, t in zip(outputs, targets)) / len(outputs)
+    if weight.shape != target.shape:
+        raise ValueError(f"weight {tuple(weight.shape)} and target {tuple(target.shape)} differ in shape")
+    weights = [target_at(weight, o.shape) for o in outputs]
+    return sum((wt * (o - t) ** 2).mean() for o, t, wt in zip(outputs, targets, weights)) / len(outputs)
 
 
 def pixel_classes(target: torch.Tensor, fg_threshold: float) -> torch.Tensor:
@@ -69,15 +78,18 @@ class PrototypeContrastiveLoss(nn.Module):
             raise ValueError(f"max_pixels_per_class={max_pixels_per_class} must be >= 1")
         self.tau, self.beta, self.fg_threshold, self.max_pixels = tau, beta, fg_threshold, max_pixels_per_class
 
-    def forward(self, embeddings: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """embeddings [B, E, h, w], target [B, V, h, w] -> scalar."""
+    def forward(self, embeddings: torch.Tensor, target: torch.Tensor, known: torch.Tensor | None = None) -> torch.Tensor:
+        """embeddings [B, E, h, w], target [B, V, h, w] -> scalar. ``known`` [B, h, w] (optional): pixels below 0.5
+        (whose class the labels do not decide) are left out."""
         e_shape, t_shape = tuple(embeddings.shape), tuple(target.shape)
         if len(e_shape) != 4 or len(t_shape) != 4 or e_shape[0] != t_shape[0] or e_shape[2:] != t_shape[2:]:
             raise ValueError(f"embeddings {e_shape} and target {t_shape} must be [B, E, h, w] and [B, V, h, w]")
         emb = F.normalize(embeddings.permute(0, 2, 3, 1).reshape(-1, embeddings.shape[1]), dim=1)  # [B*h*w, E]
         labels = pixel_classes(target, self.fg_threshold).reshape(-1)  # [B*h*w]
+        if known is not None:
+            labels = torch.where(known.reshape(-1) >= 0.5, labels, torch.full_like(labels, -1))
         picked, picked_labels, prototypes = [], [], []
-        for cls in torch.unique(labels):  # sorted
+        for cls in torch.unique(labels[labels >= 0]):  # sorted
             idx = torch.nonzero(labels == cls).squeeze(1)
             if idx.numel() > self.max_pixels:
                 idx = idx[torch.randperm(idx.numel(), device=idx.device)[: self.max_pixels]]
@@ -97,18 +109,22 @@ class PrototypeContrastiveLoss(nn.Module):
 
 def total_loss(
     output, target: torch.Tensor, contrastive: PrototypeContrastiveLoss | None = None, lambda_contrastive: float = 0.1,
-    num_discs: int | None = None,
+    num_discs: int | None = None, weight: torch.Tensor | None = None, known: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict]:
     """MSE over all heatmap outputs + lambda * contrastive (when ``contrastive`` is given and embeddings are present).
 
     ``target`` [B, K, h, w]; the contrastive classes come from its first ``num_discs`` channels (the named discs;
-    all when None), so a trailing "any disc" channel is in the MSE only. Returns (loss, {'mse': float, 'contrastive': float}).
+    all when None), so a trailing "any disc" channel is in the MSE only. ``weight`` [B, K, h, w] weighs the MSE
+    (``heatmap_mse``), ``known`` [B, h, w] masks the contrastive pixels (``DiscDataset`` makes both; None: all
+    known). Returns (loss, {'mse': float, 'contrastive': float}).
     """
-    mse = heatmap_mse(output, target)
+    mse = heatmap_mse(output, target, weight)
     parts = {"mse": float(mse.detach()), "contrastive": 0.0}
     if contrastive is None or output.embeddings is None:
         return mse, parts
     named = target if num_discs is None else target[:, :num_discs]
-    c = contrastive(output.embeddings, target_at(named, (*named.shape[:2], *output.embeddings.shape[2:])))
+    grid = output.embeddings.shape[2:]
+    known_e = None if known is None else target_at(known[:, None], (known.shape[0], 1, *grid))[:, 0]  # [B, h_e, w_e]
+    c = contrastive(output.embeddings, target_at(named, (*named.shape[:2], *grid)), known_e)
     parts["contrastive"] = float(c.detach())
     return mse + lambda_contrastive * c, parts

@@ -72,6 +72,9 @@ class TrainConfig:
     validation and threshold calibration use ``bids`` alone. ``init`` starts from a checkpoint's weights;
     ``select: last`` makes ``best.safetensors`` the last epoch's weights (when the validation set does not
     measure what the run is for, e.g. real scans added to synthetic training).
+    Partial labels: a data set not made by ``msanet synth`` (``bids.labels_complete``) labels some of the discs its
+    images show. With ``unlabelled: unknown`` (default) its unlabelled discs are left out of the loss
+    (``dataset.DiscDataset``); ``background`` trains them as background, as the paper's target does.
     Speed: ``precision`` (``msanet.precision``: auto = bfloat16 autocast where the hardware has it
     natively) and ``channels_last`` (NHWC memory layout, faster convolutions on CPU); neither
     changes the model or the checkpoint.
@@ -111,6 +114,7 @@ class TrainConfig:
     init: str | None = None  # checkpoint whose weights start the run (fine-tuning); its model config must match
     select: str = "val_loss"  # best.safetensors: lowest validation loss ('val_loss') or the last epoch ('last')
     stop_after: int | None = None  # end the run after this many epochs; the schedule still spans ``epochs`` (resumable)
+    unlabelled: str = "unknown"  # a real data set's unlabelled discs: 'unknown' (left out of the loss) or 'background'
     model: MSANetConfig = field(default_factory=MSANetConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)
@@ -130,6 +134,8 @@ class TrainConfig:
             raise ValueError(f"stop_after={self.stop_after} must be in 1..epochs ({self.epochs})")
         if self.select not in ("val_loss", "last"):
             raise ValueError(f"select={self.select!r} must be 'val_loss' or 'last'")
+        if self.unlabelled not in ("unknown", "background"):
+            raise ValueError(f"unlabelled={self.unlabelled!r} must be 'unknown' or 'background'")
         if self.extra_repeat < 1:
             raise ValueError(f"extra_repeat={self.extra_repeat} must be >= 1")
         if self.precision not in PRECISIONS:
@@ -276,6 +282,11 @@ def _make_optimizer(cfg: TrainConfig, model: torch.nn.Module) -> torch.optim.Opt
     return torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
+def _partial(cfg: TrainConfig, root: str) -> bool:
+    """Whether the labels of data set ``root`` are read as partial (``TrainConfig`` docstring)."""
+    return cfg.unlabelled == "unknown" and not bids.labels_complete(root)
+
+
 def _datasets(cfg: TrainConfig, run_dir: Path, d: Dist) -> tuple[DiscDataset, DiscDataset, bids.Splits]:
     subjects = bids.find_subjects(cfg.bids, contrasts=tuple(cfg.contrasts), require_labels=True, labels=cfg.labels)
     split_path = run_dir / "split.json"
@@ -287,12 +298,12 @@ def _datasets(cfg: TrainConfig, run_dir: Path, d: Dist) -> tuple[DiscDataset, Di
         splits = bids.make_splits(subjects, seed=cfg.seed, by_site=cfg.by_site)
     if d.main:
         splits.save(split_path)
-    train_items = items_from_subjects(subjects, splits.train, cfg.contrasts)[: cfg.max_train_items]
-    val_items = items_from_subjects(subjects, splits.val, cfg.contrasts)[: cfg.max_val_items]
+    train_items = items_from_subjects(subjects, splits.train, cfg.contrasts, _partial(cfg, cfg.bids))[: cfg.max_train_items]
+    val_items = items_from_subjects(subjects, splits.val, cfg.contrasts, _partial(cfg, cfg.bids))[: cfg.max_val_items]
     excluded = set(cfg.exclude_subjects)
     for extra in cfg.extra_bids:
         extra_subjects = [s for s in bids.find_subjects(extra, contrasts=tuple(cfg.contrasts), require_labels=True) if s.subject_id not in excluded]
-        train_items += items_from_subjects(extra_subjects, None, cfg.contrasts) * cfg.extra_repeat
+        train_items += items_from_subjects(extra_subjects, None, cfg.contrasts, _partial(cfg, extra)) * cfg.extra_repeat
     if not train_items:
         raise DatasetError(f"{cfg.bids}: no labelled training images in the split")
     cache = cfg.cache_dir or os.environ.get("MSANET_CACHE") or str(Path.home() / ".cache" / "msanet" / "preprocessed")
@@ -314,9 +325,9 @@ def evaluate_heatmaps(model: torch.nn.Module, dataset: DiscDataset, cfg: TrainCo
     values = discs.channel_values(cfg.model.num_discs)
     losses, results, candidates = [], [], []
     for index in range(len(dataset)):
-        image, target = dataset[index]
+        image, target, weight, _ = dataset[index]
         output = model(image[None].to(device))
-        losses.append(float(heatmap_mse(output, target[None].to(device))))
+        losses.append(float(heatmap_mse(output, target[None].to(device), weight[None].to(device))))
         heat = output.heatmaps[0].float().cpu().numpy()  # [K, h, w]
         gt = {v: p * cfg.preprocess.pixel_mm for v, p in dataset.sample(index).points.items() if v in values}
         all_dets = decode_outputs(heat, values, cfg.model.any_disc, stride=cfg.stride, threshold=0.0, pixel_mm=cfg.preprocess.pixel_mm)
@@ -462,12 +473,13 @@ def _train(cfg: TrainConfig, d: Dist, resume: bool, progress: bool, rank_digest:
         sums = {"loss": 0.0, "mse": 0.0, "contrastive": 0.0}
         n = 0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not (progress and d.main), leave=False)
-        for images, targets in bar:
+        for images, targets, weights, known in bar:
             images = images.to(d.device, memory_format=memory_format)  # [B, 1, H, W]
-            targets = targets.to(d.device)  # [B, K, h, w]
+            targets, weights, known = targets.to(d.device), weights.to(d.device), known.to(d.device)  # [B, K, h, w] x2, [B, h, w]
             with autocast(precision, d.device):
                 output = model(images)
-            loss, parts = total_loss(output.float(), targets, contrastive, cfg.lambda_contrastive, cfg.model.num_discs)  # float32
+            loss, parts = total_loss(output.float(), targets, contrastive, cfg.lambda_contrastive, cfg.model.num_discs,
+                                     weights, known)  # float32
             if not torch.isfinite(loss):
                 raise ConfigError(f"training diverged at epoch {epoch + 1} (loss {float(loss)}); lower --lr")
             optimizer.zero_grad(set_to_none=True)

@@ -27,14 +27,16 @@ Shape details (``BoneShape``, ``HeadShape``):
 - craniovertebral junction: clivus-canal angle 150-180 degrees (here 15-35 degrees of forward lean from the dens
   axis, which itself leans back from the canal), clivus 8-12 mm thick; C1 anterior arch a
   small oval in front of the dens (atlanto-dental interval <= 3 mm); cisterna magna 3-10 mm: Smoker,
-  RadioGraphics 1994;14(2):255-277;
+  RadioGraphics 1994;14(2):255-277; the dens and the C2 body are one bone (no disc between them; the C1-C2 label sits
+  at the dens base), in about a third of subjects with the thin dark line of the fused subdental synchondrosis (the
+  rate is this project's assumption, not a published one);
 - brain stem: medulla 10-13 mm AP, pons 22-28 mm AP, fourth ventricle behind it, cerebellum and its
   tonsils above the foramen magnum: Raininko et al., Neuroradiology 1994;36(5):364-368.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -83,6 +85,7 @@ class BoneShape:
     cortex_mm: float = 0.8  # cortical rim thickness
     basivertebral: bool = True  # bright notch (vein) in the middle of the posterior body wall
     nucleus_scale: float = 1.0  # nucleus size relative to its disc
+    dens_line: bool = False  # a thin dark line where the dens joined the C2 body (the fused subdental synchondrosis)
 
 
 @dataclass(frozen=True)
@@ -228,6 +231,7 @@ def sample_anatomy(rng: np.random.Generator, fov_mm: tuple[float, float, float],
     anatomy.head = HeadShape(clivus_slope=np.tan(np.deg2rad(rng.uniform(15, 35))), clivus_mm=rng.uniform(8, 12), cistern_mm=rng.uniform(2.5, 6),
                              pons_ap_mm=rng.uniform(22, 28), medulla_ap_mm=rng.uniform(10, 13), magna_mm=rng.uniform(3, 10),
                              tonsil_s=rng.uniform(-12, -2), skull_mm=rng.uniform(5, 9))
+    anatomy.bone = replace(anatomy.bone, dens_line=bool(rng.random() < 0.3))  # last: the rest stays put
     return anatomy
 
 
@@ -308,6 +312,7 @@ def tissue_map_2d(anatomy: Anatomy, s: np.ndarray, d: np.ndarray) -> np.ndarray:
         length = 28.0 if lv.name in ("C2", "C7") or lv.name.startswith("T") else 18.0
         flavum_end = spans[i + 1][1] + 2 if i + 1 < len(spans) else bottom + 6
         draw_vertebra(out, s, d, lv, top, bottom, disc_bottom, Process(slope, length, top + 2, bottom - 1), flavum_end, anatomy.bone)
+    fuse_dens(out, s, d, anatomy)
     out[(d >= 0) & (d < 1.0) & (s > 0) & ((out == CSF) | (out == ANNULUS))] = LIGAMENT  # posterior longitudinal ligament
     return out
 
@@ -379,6 +384,22 @@ def draw_dens_and_c1(out: np.ndarray, s: np.ndarray, d: np.ndarray, anatomy: Ana
     c1_s = anatomy.dens_height * 0.45
     _oval(out, s, d, (c1_s, -anatomy.dens_depth - 4.5), (5.5, 3.2), anatomy.bone.cortex_mm + 0.4)  # anterior arch
     _oval(out, s, d, (c1_s + 1.5, 26.0), (4.5, 6.5), anatomy.bone.cortex_mm + 0.4)  # posterior arch
+
+
+def fuse_dens(out: np.ndarray, s: np.ndarray, d: np.ndarray, anatomy: Anatomy) -> None:
+    """The dens and the body of C2 are one bone, in place: call it after ``draw_vertebra`` has drawn C2 like any other
+    body (top endplate, rounded corners, cortex). Their junction becomes marrow with cortex only at the front and the
+    back, the front widening from the dens to the body, so no disc-like band separates the two (the C1-C2 label lies in
+    this bone, at the dens base). With ``bone.dens_line``, the thin dark line of the fused subdental synchondrosis."""
+    height, c2_depth, bone = anatomy.dens_height, anatomy.levels[0].depth, anatomy.bone
+    reach = height + bone.concavity_mm + bone.corner_mm + bone.cortex_mm + 1.0  # below C2's drawn top endplate
+    widening = np.clip((s - height) / (reach - height), 0, 1)  # 0 at the dens base, 1 where the body is full depth
+    front = -(anatomy.dens_depth + (c2_depth - anatomy.dens_depth) * widening)
+    junction = (s >= height - 1.0) & (s < reach) & (d < 0) & (d > front)
+    out[junction] = MARROW
+    out[junction & ((d > -bone.cortex_mm) | (d < front + bone.cortex_mm))] = CORTEX
+    if bone.dens_line:
+        out[junction & (np.abs(s - height) < 0.4)] = CORTEX
 
 
 @dataclass(frozen=True)

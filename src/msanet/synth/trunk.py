@@ -24,7 +24,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from msanet.synth.anatomy import (
     AIR, ANNULUS, BLOOD, BOWEL, CORD, CORTEX, CSF, FALLBACK, FAT, HALF_WIDTH, HEART, LIGAMENT, LIVER, LUNG, MARROW, MEDIASTINUM,
-    MUSCLE, NERVE, NUCLEUS, URINE, VISCERA, Process, cord_centre_mm, draw_dens_and_c1, draw_head, draw_vertebra,
+    MUSCLE, NERVE, NUCLEUS, URINE, VISCERA, Process, cord_centre_mm, draw_dens_and_c1, draw_head, draw_vertebra, fuse_dens,
 )
 from msanet.synth.column import STEP_MM, ColumnAnatomy
 
@@ -82,6 +82,7 @@ def column_tissue_map(col: ColumnAnatomy, s: np.ndarray, d: np.ndarray, sb: np.n
     draw_head(out, u, d, col)
     draw_dens_and_c1(out, u, d, col)
     _vertebrae(out, col, u, d)
+    fuse_dens(out, u, d, col)
     out[(d >= 0) & (d < 1.0) & (u > 0) & (u < col.sacrum_top_s()) & ((out == CSF) | (out == ANNULUS))] = LIGAMENT  # PLL
     return out
 
