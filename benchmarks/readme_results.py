@@ -409,15 +409,16 @@ def section_real() -> list[str]:
            f"{amu.get('n_gt', 0)} labelled discs (`amu_t2w`), a thoracolumbar T2w scan with {lumbar.get('n_gt', 0)} labelled disc, T9-T10 "
            "(`sct_tutorial_lumbar`; the model's channels stop at T4-T5, so it cannot name that disc), and an unlabelled T1w crop "
            "(`sct_testing_data`). `msanet predict`, then `msanet evaluate` (label-matched, 2D mid-sagittal mm, R = 5 mm). Found: within "
-           "5 mm under the right name; naming error: within 5 mm only under another name; DTT: to the prediction of the disc's own "
+           "5 mm under the right name; naming error: within 5 mm only under another name; FP beyond the labels: false positives named "
+           "outside the scan's labelled levels (amu never labels C1-C2), of all false positives; DTT: to the prediction of the disc's own "
            f"name. The labels' names are exact, their positions good to about +-2 mm. Source: {source('real.md')}.", "",
            *loso_note(md),
-           "| set | scan | discs labelled | found (right name) | detection rate | naming errors | predicted | FPR | DTT mean (mm) |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "| set | scan | discs labelled | found (right name) | detection rate | naming errors | predicted | FPR | FP beyond the labels | "
+           "DTT mean (mm) |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in scans + [r for r in totals.values() if n_scans.get(r["set"], 0) > 1]:
         name, scan = (r["set"], r["scan"]) if r["level"] == "scan" else (f"**{r['set']}**", f"**all {n_scans[r['set']]}**")
         out.append(f"| {name} | {scan} | {r['n_gt']} | {r['tp']} | {num(r['detection_rate'], True)} | {r['naming_errors']} | {r['n_pred']} | "
-                   f"{num(r['fpr'], True)} | {num(r['dtt_mean_mm'])} |")
+                   f"{num(r['fpr'], True)} | {r.get('fp_beyond_labels') or 'n/a'} / {r['fp']} | {num(r['dtt_mean_mm'])} |")
     unlabelled = [r for r in rows if r["level"] == "prediction" and r["set"] not in n_scans]
     for set_name in dict.fromkeys(r["set"] for r in unlabelled):
         found = [r for r in unlabelled if r["set"] == set_name]

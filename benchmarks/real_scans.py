@@ -57,7 +57,8 @@ NOTES = {
     "sct_testing_data": "a real T1w cervical crop (77 mm tall) without labels; by eye it shows the discs C2-C3 to C5-C6, the lowest "
                         "cut by the field of view (../shared/data/real/README.md). Not scored.",
 }
-CSV_COLUMNS = ["level", "set", "scan", "disc", "n_gt", "tp", "naming_errors", "n_pred", "fp", "detection_rate", "fpr", "dtt_mean_mm",
+CSV_COLUMNS = ["level", "set", "scan", "disc", "n_gt", "tp", "naming_errors", "n_pred", "fp", "fp_beyond_labels", "detection_rate", "fpr",
+               "dtt_mean_mm",
                "found", "name", "predicted_as", "error_mm", "dtt_mm", "confidence"]
 
 
@@ -179,7 +180,7 @@ def disc_verdict(row: dict) -> dict:
 
 def figures_row(m: dict) -> dict:
     return {"n_gt": m["n_gt"], "tp": m["tp"], "naming_errors": m["naming_errors"], "n_pred": m["n_pred"], "fp": m["fp"],
-            "detection_rate": m["tpr"], "fpr": m["fpr"], "dtt_mean_mm": m["dtt_mean"]}
+            "fp_beyond_labels": m["fp_beyond_labels"], "detection_rate": m["tpr"], "fpr": m["fpr"], "dtt_mean_mm": m["dtt_mean"]}
 
 
 def csv_value(x) -> str:
@@ -295,12 +296,14 @@ def markdown(scans: list, totals: dict, model: Path, digest: str, seconds: float
              f"- scoring: `msanet evaluate`, label-matched, 2D mid-sagittal mm, R = {RADIUS_MM:g} mm, every SCT value (`--values 1-25`). "
              f"**found**: a prediction within R of the label, under any name; **detection rate**: found under the right name "
              f"(TP / labelled discs); **naming error**: found, but only under another name; **FPR**: predictions that are not the "
-             f"right-named match of a label / predictions; **DTT**: distance from a label to the prediction of its own name "
+             f"right-named match of a label / predictions; **beyond the labels**: the FPs named outside the scan's labelled levels "
+             f"(C1-C2 above an amu scan's C2-C3, a disc below its last label), which the labels can neither confirm nor refute (they "
+             f"stay in FP and FPR); **DTT**: distance from a label to the prediction of its own name "
              f"(wherever it is; n/a when that name is not predicted), mean over the discs that have one.",
              "- pictures: `docs/figures/real/` (`msanet predict --qc-gt`, reduced): predictions in yellow with their confidence, "
              "labels as blue circles.", ""]
-    lines += ["## Summary", "", "| set | scan | discs labelled | found, right name | detection rate | naming errors | predicted | FP | FPR | "
-              "DTT mean (mm) |", "|---|---|---|---|---|---|---|---|---|---|"]
+    lines += ["## Summary", "", "| set | scan | discs labelled | found, right name | detection rate | naming errors | predicted | FP | "
+              "of them beyond the labels | FPR | DTT mean (mm) |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for set_name, scan, figures, *_ in scans:
         if figures is not None:
             lines.append(summary_row(set_name, scan, figures))
@@ -333,4 +336,4 @@ def threshold_markdown(sweep: list[dict], scorer_thresholds: dict[Path, float]) 
 
 def summary_row(set_name: str, scan: str, m: dict) -> str:
     return (f"| {set_name} | {scan} | {m['n_gt']} | {m['tp']} | {num(m['detection_rate'], True)} | {m['naming_errors']} | {m['n_pred']} | "
-            f"{m['fp']} | {num(m['fpr'], True)} | {num(m['dtt_mean_mm'])} |")
+            f"{m['fp']} | {m['fp_beyond_labels']} | {num(m['fpr'], True)} | {num(m['dtt_mean_mm'])} |")

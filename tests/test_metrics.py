@@ -29,15 +29,18 @@ EXTRA_7 = _pred(GT) + [(7, np.array([90.0, 40.0]))]  # 18 mm below disc 6
 SHIFTED = [(v - 1, x) for v, x in GT.items()]  # every disc labelled one level too high
 
 LABEL_MATCHED_ROWS = [
-    ("perfect", GT, _pred(GT), dict(n_gt=4, n_pred=4, tp=4, fn=0, fp=0, fnr=0.0, fpr=0.0, dtt_mean=0.0, dtt_std=0.0, dtt_median=0.0, naming_errors=0)),
+    ("perfect", GT, _pred(GT), dict(n_gt=4, n_pred=4, tp=4, fn=0, fp=0, fnr=0.0, fpr=0.0, dtt_mean=0.0, dtt_std=0.0, dtt_median=0.0, naming_errors=0,
+                                             fp_beyond_labels=0)),
     ("one missing", GT, MISSING_4, dict(tp=3, fn=1, fp=0, tpr=0.75, fnr=0.25, fpr=0.0, dtt_mean=0.0, naming_errors=0)),
-    ("one extra", GT, EXTRA_7, dict(n_pred=5, tp=4, fn=0, fp=1, fnr=0.0, fpr=0.2, dtt_mean=0.0)),
-    ("duplicate label", GT, _pred(GT) + [(5, np.array([56.0, 41.0]))], dict(tp=4, fn=0, fp=1, fpr=0.2, dtt_mean=0.0)),
+    ("one extra", GT, EXTRA_7, dict(n_pred=5, tp=4, fn=0, fp=1, fnr=0.0, fpr=0.2, dtt_mean=0.0, fp_beyond_labels=1)),  # 7 > 6
+    ("duplicate label", GT, _pred(GT) + [(5, np.array([56.0, 41.0]))], dict(tp=4, fn=0, fp=1, fpr=0.2, dtt_mean=0.0, fp_beyond_labels=0)),
     # pred labelled 3 sits on GT 4 (18 mm from GT 3) ... pred 2 has no GT, GT 6 is not predicted;
     # every GT disc has a prediction of another label on it: 4 naming errors
-    ("shift by one level", GT, SHIFTED, dict(tp=0, fn=4, fp=4, fnr=1.0, fpr=1.0, dtt_mean=18.0, dtt_median=18.0, dtt_std=0.0, naming_errors=4)),
+    ("shift by one level", GT, SHIFTED, dict(tp=0, fn=4, fp=4, fnr=1.0, fpr=1.0, dtt_mean=18.0, dtt_median=18.0, dtt_std=0.0, naming_errors=4,
+                                                 fp_beyond_labels=1)),  # only value 2 lies outside 3..6
     ("empty prediction", GT, [], dict(n_pred=0, tp=0, fn=4, fp=0, fnr=1.0, fpr=NAN, dtt_mean=NAN, naming_errors=0)),
-    ("empty ground truth", {}, _pred(GT), dict(n_gt=0, tp=0, fn=0, fp=4, tpr=NAN, fnr=NAN, fpr=1.0, dtt_mean=NAN, naming_errors=0)),
+    ("empty ground truth", {}, _pred(GT), dict(n_gt=0, tp=0, fn=0, fp=4, tpr=NAN, fnr=NAN, fpr=1.0, dtt_mean=NAN, naming_errors=0,
+                                                  fp_beyond_labels=4)),
     ("both empty", {}, [], dict(n_gt=0, n_pred=0, fnr=NAN, fpr=NAN, dtt_median=NAN, naming_errors=0)),
 ]
 
@@ -183,6 +186,7 @@ def test_aggregate_pools_discs():
     assert agg["fnr"] == pytest.approx(3 / 8) and agg["tpr"] == pytest.approx(5 / 8) and agg["fpr"] == 0.0
     assert "fpr_anchor" not in agg and "dtts" not in agg
     assert aggregate([a, label_matched(GT, SHIFTED), label_matched(GT, SHIFTED)])["naming_errors"] == 0 + 4 + 4
+    assert aggregate([label_matched(GT, EXTRA_7), label_matched(GT, SHIFTED)])["fp_beyond_labels"] == 1 + 1
     cp = aggregate([closest_point(GT, EXTRA_7), closest_point({}, [])])
     assert cp["fpr_anchor"] == pytest.approx(1 / 4) and cp["fpr"] == pytest.approx(1 / 5) and "naming_errors" not in cp
     empty = aggregate([])

@@ -252,16 +252,18 @@ def _jsonable(obj):
 def summary_markdown(summary: dict) -> str:
     """Markdown tables (one per contrast) of a summary dict; formatting only."""
     lines = [f"# Evaluation: {summary['pred_dir']} vs {summary['gt_dir']}", "",
-             f"Label-matched radius R = {summary['radius_mm']} mm; discs {', '.join(discs.disc_name(v) for v in summary['values'])}.",
+             f"Label-matched radius R = {summary['radius_mm']} mm; discs {', '.join(discs.disc_name(v) for v in summary['values'])}. "
+             "FP beyond the labels: false positives named outside an image's labelled levels (in FP and FPR too).",
              f"Images without a prediction file: {summary['missing_predictions']}.", ""]
     for contrast, spaces in sorted(summary["contrasts"].items()):
-        lines += [f"## {contrast}", "", "| definition | images | GT discs | predicted | DTT mean +- std (mm) | DTT median (mm) | FNR | FPR | naming errors |",
-                  "|---|---|---|---|---|---|---|---|---|"]
+        lines += [f"## {contrast}", "", "| definition | images | GT discs | predicted | DTT mean +- std (mm) | DTT median (mm) | FNR | FPR | naming errors | "
+                  "FP beyond the labels |", "|---|---|---|---|---|---|---|---|---|---|"]
         names = {"2d": "label-matched, 2D mid-sagittal", "3d": "label-matched, 3D world", "closest_point": "closest-point (anchors' code)"}
         for space in ("2d", "3d", "closest_point"):
             m = spaces[space]
             lines.append(f"| {names[space]} | {m.get('n_images', '')} | {m['n_gt']} | {m['n_pred']} | {_pm(m['dtt_mean'], m['dtt_std'])} | "
-                         f"{_num(m['dtt_median'])} | {_pct(m['fnr'])} | {_pct(m['fpr'])} | {m.get('naming_errors', 'n/a')} |")
+                         f"{_num(m['dtt_median'])} | {_pct(m['fnr'])} | {_pct(m['fpr'])} | {m.get('naming_errors', 'n/a')} | "
+                         f"{m.get('fp_beyond_labels', 'n/a')} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -18,6 +18,10 @@ Two definitions are implemented; both return the same keys (see ``_summary``) pl
 - **Naming error**: an FN disc with a prediction of another label within R (a disc found in the right
   place under the wrong name). A prediction that is the TP of its own GT disc does not count; of
   several candidates the nearest is reported. Each such prediction is also an FP.
+- **FP beyond the labels** (``fp_beyond_labels``): the FPs named outside the image's labelled levels (a value below
+  its lowest or above its highest GT value; every FP when it has no GT). Real label files name a range of the discs
+  an image shows (amu_t2w never labels C1-C2), so these are predictions the labels can neither confirm nor refute;
+  they stay in FP and FPR.
 
 **Closest-point** (``closest_point``): the rule of the published hourglass code for Spine Generic disc
 labelling (Rouhier et al. 2020; Azad et al. 2021, "Stacked hourglass network with a multi-level
@@ -120,7 +124,7 @@ def label_matched(gt: Mapping[int, ArrayLike], pred: Sequence[tuple[int, ArrayLi
         radius_mm: R, the largest distance (inclusive) of a true positive.
 
     Returns a dict with n_gt, n_pred, tp, fn, fp, tpr, fnr, fpr, dtt_mean, dtt_std, dtt_median, dtts (the
-    DTT of each paired GT disc in value order), naming_errors (count) and per_disc: one entry per GT
+    DTT of each paired GT disc in value order), naming_errors and fp_beyond_labels (counts) and per_disc: one entry per GT
     disc in value order (status 'tp' | 'fn', dtt_mm NaN when the label is not predicted), then one per
     false-positive prediction sorted by value then position (status 'fp', dtt_mm = distance to the GT
     disc of its label or NaN). Each entry: value, name, status, dtt_mm; GT entries also have
@@ -159,6 +163,7 @@ def label_matched(gt: Mapping[int, ArrayLike], pred: Sequence[tuple[int, ArrayLi
             fp_entries.append(_entry(p_vals[k], "fp", math.nan if i is None else float(np.linalg.norm(p[k] - g[i]))))
     out = _summary(len(g_vals), len(p_vals), tp, len(g_vals) - tp, len(fp_entries), dtts)
     out["naming_errors"] = sum(e["misnamed_as"] is not None for e in gt_entries)
+    out["fp_beyond_labels"] = sum(not g_vals or not g_vals[0] <= e["value"] <= g_vals[-1] for e in fp_entries)
     out["per_disc"] = gt_entries + fp_entries
     return out
 
@@ -238,8 +243,8 @@ def aggregate(results: Sequence[dict]) -> dict:
     """Pool per-image results of ONE definition: summed counts, rates from the sums, DTT stats over all discs.
 
     Returns n_images, n_gt, n_pred, tp, fn, fp, tpr, fnr, fpr, dtt_mean, dtt_std, dtt_median (and
-    ``fpr_anchor`` = FP / n_gt when every result has it, i.e. closest-point results; ``naming_errors``,
-    summed, when every result has it, i.e. label-matched results). Empty -> counts 0, rates and DTT NaN.
+    ``fpr_anchor`` = FP / n_gt when every result has it, i.e. closest-point results; ``naming_errors`` and
+    ``fp_beyond_labels``, summed, when every result has them, i.e. label-matched results). Empty -> counts 0, rates and DTT NaN.
     """
     results = list(results)
     n_gt = sum(int(r["n_gt"]) for r in results)
@@ -250,6 +255,7 @@ def aggregate(results: Sequence[dict]) -> dict:
     del out["dtts"]
     if results and all("fpr_anchor" in r for r in results):
         out["fpr_anchor"] = fp / n_gt if n_gt else math.nan
-    if results and all("naming_errors" in r for r in results):
-        out["naming_errors"] = sum(int(r["naming_errors"]) for r in results)
+    for key in ("naming_errors", "fp_beyond_labels"):  # label-matched results
+        if results and all(key in r for r in results):
+            out[key] = sum(int(r[key]) for r in results)
     return {"n_images": len(results), **out}
