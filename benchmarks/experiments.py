@@ -9,7 +9,7 @@
     python benchmarks/experiments.py seeds       # run-to-run variation: the four ablation runs with a second seed
     python benchmarks/experiments.py real [--model PATH] [--folds DIR] [--name NAME]  # the real scans of ../shared/data/real
     python benchmarks/experiments.py scan-types  # one 24-channel model on mixed scan types, scored per type (scan_types.py)
-    python benchmarks/experiments.py family F [--bundle]  # a two-stage family (any, any1mm, any1mmu, fine1mm, anyhead): stage 1,
+    python benchmarks/experiments.py family F [--bundle]  # a two-stage family (any, any1mm, any1mmu, any1mmc2, fine1mm, anyhead): stage 1,
                                                   # its 6 leave-one-out fine-tunes, their synthetic and real scores;
                                                   # --bundle: also the fine-tune on all six, bundled as the default model
     python benchmarks/experiments.py train RUN [RUN ...] [--parallel]  # train runs only, e.g. on a GPU machine with
@@ -95,12 +95,16 @@ FINE_TUNE_FLAGS = {"any1mm": ["--stop-after", "6"], "fine1mm": ["--stop-after", 
 # any1mmu: any1mm's stage 1 fine-tuned with the real scans' unlabelled discs left out of the loss (msanet train --unlabelled)
 FAMILIES["any1mmu"] = FAMILIES["any1mm"]
 FINE_TUNE_FLAGS["any1mmu"] = [*FINE_TUNE_FLAGS["any1mm"], "--unlabelled", "unknown"]
+# any1mmc2: the any1mm recipe from scratch on the current data (the dens and C2 body one bone), fine-tunes as any1mmu
+FAMILIES["any1mmc2"] = FAMILIES["any1mm"]
+FINE_TUNE_FLAGS["any1mmc2"] = FINE_TUNE_FLAGS["any1mmu"]
 STAGE1_OF = {"any1mmu": "any1mm"}  # a family that fine-tunes another family's stage 1
 # what the model card says about such a borrowed stage 1's data (its data set has been re-made since)
 STAGE1_NOTES = {"any1mmu": "stage 1 trained on `data/sg260-dr` as generator v2 made it (commit 05891e9); stage 2 on the same "
                            "set re-made by the current generator (the dens and C2 body one bone)"}
 FAMILY_LABELS = {"any": "default recipe + 'any disc' channel", "any1mm": "default recipe + 'any disc' channel, 1 mm grid",
                  "any1mmu": "default recipe + 'any disc' channel, 1 mm grid, real scans' unlabelled discs unknown",
+                 "any1mmc2": "default recipe + 'any disc' channel, 1 mm grid, generator with C2 as one bone, unlabelled discs unknown",
                  "fine1mm": "default recipe, 1 mm grid", "anyhead": "default recipe + 'any disc' channel, heatmaps at stride 1"}
 
 
