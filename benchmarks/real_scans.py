@@ -58,8 +58,7 @@ NOTES = {
                         "cut by the field of view (../shared/data/real/README.md). Not scored.",
 }
 CSV_COLUMNS = ["level", "set", "scan", "disc", "n_gt", "tp", "naming_errors", "n_pred", "fp", "fp_beyond_labels", "detection_rate", "fpr",
-               "dtt_mean_mm",
-               "found", "name", "predicted_as", "error_mm", "dtt_mm", "confidence"]
+               "dtt_mean_mm", "found", "name", "predicted_as", "error_mm", "dtt_mm", "confidence"]
 
 
 def lumbar_bids(work: Path) -> Path:

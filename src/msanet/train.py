@@ -298,8 +298,9 @@ def _datasets(cfg: TrainConfig, run_dir: Path, d: Dist) -> tuple[DiscDataset, Di
         splits = bids.make_splits(subjects, seed=cfg.seed, by_site=cfg.by_site)
     if d.main:
         splits.save(split_path)
-    train_items = items_from_subjects(subjects, splits.train, cfg.contrasts, _partial(cfg, cfg.bids))[: cfg.max_train_items]
-    val_items = items_from_subjects(subjects, splits.val, cfg.contrasts, _partial(cfg, cfg.bids))[: cfg.max_val_items]
+    partial = _partial(cfg, cfg.bids)
+    train_items = items_from_subjects(subjects, splits.train, cfg.contrasts, partial)[: cfg.max_train_items]
+    val_items = items_from_subjects(subjects, splits.val, cfg.contrasts, partial)[: cfg.max_val_items]
     excluded = set(cfg.exclude_subjects)
     for extra in cfg.extra_bids:
         extra_subjects = [s for s in bids.find_subjects(extra, contrasts=tuple(cfg.contrasts), require_labels=True) if s.subject_id not in excluded]
