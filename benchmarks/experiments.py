@@ -8,8 +8,8 @@
     python benchmarks/experiments.py default     # the synthetic-only default model (domain-randomised training)
     python benchmarks/experiments.py seeds       # run-to-run variation: the four ablation runs with a second seed
     python benchmarks/experiments.py real [--model PATH] [--folds DIR] [--name NAME]  # the real scans of ../shared/data/real
-    python benchmarks/experiments.py scan-types  # one 24-channel model on mixed scan types, scored per type (scan_types.py)
-    python benchmarks/experiments.py family F [--bundle]  # a two-stage family (any, any1mm, any1mmu, any1mmc2, fine1mm, anyhead): stage 1,
+    python benchmarks/experiments.py scan-types  # 24-channel models on mixed scan types, scored per type (scan_types.py)
+    python benchmarks/experiments.py family F [--bundle]  # a two-stage family (any, any1mm, any1mmu, any1mmc2, fine1mm, anyhead, whole24any): stage 1,
                                                   # its 6 leave-one-out fine-tunes, their synthetic and real scores;
                                                   # --bundle: also the fine-tune on all six, bundled as the default model
     python benchmarks/experiments.py train RUN [RUN ...] [--parallel]  # train runs only, e.g. on a GPU machine with
@@ -77,6 +77,7 @@ OPTIONAL_DATA = {"sg260-drc": ["--domain-random", "--clutter"]}  # data sets mad
 DATA_FLAGS = {"sg260": [], "sg260-dr": ["--domain-random"], **OPTIONAL_DATA}  # msanet synth flags of each 260-subject set
 RUN_SPECS["whole24"] = ("mixed200", "mixed", ["--num-discs", "24"])  # the whole-spine benchmark (benchmarks/scan_types.py)
 RUN_SPECS["whole24-e80"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80"])
+MIXED_DATA = {"mixed200": ("mixed", []), "mixed200-dr": ("mixed-dr", ["--domain-random"])}  # 200 mixed-type subjects: split, flags
 for _subject in REAL_SUBJECTS:  # leave-one-subject-out twins of default-real: real-<subject> never saw <subject>
     RUN_SPECS[f"real-{_subject}"] = ("sg260-dr", "subject", [*REAL_FLAGS, "--exclude-subjects", _subject])
 # Two-stage families beside the default one, each in runs/<family>/: stage 1 <family>/default (the default recipe + the
@@ -105,18 +106,36 @@ STAGE1_NOTES = {"any1mmu": "stage 1 trained on `data/sg260-dr` as generator v2 m
 FAMILY_LABELS = {"any": "default recipe + 'any disc' channel", "any1mm": "default recipe + 'any disc' channel, 1 mm grid",
                  "any1mmu": "default recipe + 'any disc' channel, 1 mm grid, real scans' unlabelled discs unknown",
                  "any1mmc2": "default recipe + 'any disc' channel, 1 mm grid, generator with C2 as one bone, unlabelled discs unknown",
-                 "fine1mm": "default recipe, 1 mm grid", "anyhead": "default recipe + 'any disc' channel, heatmaps at stride 1"}
+                 "fine1mm": "default recipe, 1 mm grid", "anyhead": "default recipe + 'any disc' channel, heatmaps at stride 1",
+                 "whole24any": "24 channels (C1-C2 .. L5-S1) + 'any disc' channel, mixed scan types, random windows along the column"}
+
+
+def stage1_run(family: str) -> str:
+    """The run whose weights a family's fine-tunes start from."""
+    return STAGE1_RUN.get(family, f"{STAGE1_OF.get(family, family)}/default")
 
 
 def add_family(family: str, flags: list[str]) -> None:
-    RUN_SPECS[f"{family}/default"] = ("sg260-dr", "subject", [*RUN_SPECS["default"][2], *flags])
+    data, split = FAMILY_DATA.get(family, ("sg260-dr", "subject"))
+    if family not in STAGE1_RUN:
+        RUN_SPECS[f"{family}/default"] = (data, split, [*RUN_SPECS["default"][2], *flags])
     fine_tune = [*REAL_FLAGS, *flags, *FINE_TUNE_FLAGS.get(family, [])]
-    fine_tune[fine_tune.index("--init") + 1] = str(RUNS / STAGE1_OF.get(family, family) / "default" / "best.safetensors")
+    fine_tune[fine_tune.index("--init") + 1] = str(RUNS / stage1_run(family) / "best.safetensors")
     for subject in REAL_SUBJECTS:
-        RUN_SPECS[f"{family}/real-{subject}"] = ("sg260-dr", "subject", [*fine_tune, "--exclude-subjects", subject])
-    RUN_SPECS[f"{family}/default-real"] = ("sg260-dr", "subject", fine_tune)  # all six real scans: the model to bundle
+        RUN_SPECS[f"{family}/real-{subject}"] = (data, split, [*fine_tune, "--exclude-subjects", subject])
+    RUN_SPECS[f"{family}/default-real"] = (data, split, fine_tune)  # all six real scans: the model to bundle
 
 
+# whole24any: the whole spine (24 channels) + the "any disc" channel on the domain-randomised mixed set, training windows
+# anywhere along each column; its stage 1 is run `whole24any` (whole24-e80's recipe with these flags, also scored per scan
+# type by `scan-types`; benchmarks/default.yaml's crops), its fine-tunes (runs/whole24any/real-<subject>) as any1mmu's, beside the same mixed set.
+# whole24any1mm: the same on the 1 mm grid with the default recipe (any1mm's stage 1): it did not learn in 40 epochs.
+FAMILIES["whole24any"] = ["--num-discs", "24", "--any-disc", "--random-window"]
+FINE_TUNE_FLAGS["whole24any"] = ["--stop-after", "6", "--unlabelled", "unknown"]
+FAMILY_DATA = {"whole24any": ("mixed200-dr", "mixed-dr")}  # a family's (data set, split) when not sg260-dr's subject split
+STAGE1_RUN = {"whole24any": "whole24any"}  # a family whose stage 1 is this run, not <family>/default
+RUN_SPECS["whole24any"] = ("mixed200-dr", "mixed-dr", [str(Path("benchmarks") / "default.yaml"), *FAMILIES["whole24any"], "--epochs", "80"])
+RUN_SPECS["whole24any1mm"] = ("mixed200-dr", "mixed-dr", [*RUN_SPECS["default"][2], "--num-discs", "24", *FAMILIES["any1mm"], "--random-window"])
 for _family, _flags in FAMILIES.items():
     add_family(_family, _flags)
 EXPERIMENTS = {
@@ -136,6 +155,8 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "mgca-seed1": "+ M-GCA, seed 1", "contrastive-seed1": "+ contrastive, seed 1",
           "default-real": "default model fine-tuned with the 6 real amu_t2w scans",
           "default-clutter": "default recipe, domain-randomised data with soft-tissue clutter", "whole24": "24 channels, mixed scan types", "whole24-e80": "24 channels, mixed scan types, 80 epochs",
+          "whole24any": "24 channels + 'any disc' channel, domain-randomised mixed scan types, random windows along the column, 80 epochs",
+          "whole24any1mm": "24 channels + 'any disc' channel, 1 mm grid, domain-randomised mixed scan types, random windows along the column",
           **{f"{family}/default": label for family, label in FAMILY_LABELS.items()},
           **{f"{family}/default-real": f"{label}, fine-tuned with the 6 real amu_t2w scans" for family, label in FAMILY_LABELS.items()}}
 
@@ -156,6 +177,15 @@ def make_data() -> None:
         msanet("split", str(DATA / "sg260"), "-o", str(SPLITS / "site.json"), "--seed", str(SEED), "--by-site")
 
 
+def make_mixed(data: str) -> None:
+    """``data/<data>``: 200 synthetic subjects of mixed scan types (``MIXED_DATA``) and their split, unless they exist."""
+    split, flags = MIXED_DATA[data]
+    if not (DATA / data / "participants.tsv").exists():
+        msanet("synth", str(DATA / data), "--subjects", "200", "--seed", str(SEED), "--scan-type", "mixed", *flags, "--quiet")
+    if not (SPLITS / f"{split}.json").exists():
+        msanet("split", str(DATA / data), "-o", str(SPLITS / f"{split}.json"), "--seed", str(SEED))
+
+
 def run(name: str) -> dict:
     """Train (unless finished), predict the realistic test split, evaluate; returns the run's record."""
     data, split, extra = RUN_SPECS[name]
@@ -168,6 +198,8 @@ def run(name: str) -> dict:
         return record
     train_only(name)
     train_s = train_seconds(out)
+    if not data.startswith("sg260"):  # trained on another set (mixed scan types): scored on the cervical benchmark's test split
+        split = "subject"
     splits = json.loads((SPLITS / f"{split}.json").read_text())
     test_images = split_images(DATA / "sg260", splits["test"])
     t1 = time.time()
@@ -291,7 +323,7 @@ def write_model_card(record: dict) -> None:
     mc = meta["model_config"]
     real_subjects = sorted(p.name for p in (REAL / "amu_t2w").glob("sub-*")) if tc.get("extra_bids") else []
     family = record["name"].split("/")[0] if "/" in record["name"] else None  # a two-stage family's stage 2, or default-real
-    stage1 = f"{STAGE1_OF.get(family, family)}/default" if family else "default"
+    stage1 = stage1_run(family) if family else "default"
     made_by = f"family {family} --bundle" if family else record["name"]
     folds = f"benchmarks/runs/{family}" if family else "benchmarks/runs"
     start = json.loads((RUNS / stage1 / "best.json").read_text()) if tc.get("init") else None
@@ -373,10 +405,12 @@ def run_family(family: str, bundle: bool = False) -> None:
 
     started = time.time()
     make_data()
+    if family in FAMILY_DATA:
+        make_mixed(FAMILY_DATA[family][0])
     if family not in STAGE1_OF:  # else the stage 1 of STAGE1_OF[family], trained and scored by its own family
-        record = run(f"{family}/default")
+        record = run(stage1_run(family))
         print(f"wrote {write_results(family, [record], f'python benchmarks/experiments.py family {family}', started)}")
-        run_real(RUNS / family / "default" / "best.safetensors", None, f"real-{family}-synthetic-only")
+        run_real(RUNS / stage1_run(family) / "best.safetensors", None, f"real-{family}-synthetic-only")
     for subject in REAL_SUBJECTS:
         train_only(f"{family}/real-{subject}")
     # no fine-tune saw all six scans: each scan is scored by the fold that left it out
@@ -412,6 +446,8 @@ def main() -> None:
         for data in dict.fromkeys(RUN_SPECS[name][0] for name in args.names):  # only the data sets these runs need
             if data in DATA_FLAGS:
                 make_synth(data, *DATA_FLAGS[data])
+            elif data in MIXED_DATA:
+                make_mixed(data)
             elif not (DATA / data / "participants.tsv").exists():
                 sys.exit(f"{DATA / data}: missing (the experiment that uses it makes it, e.g. scan-types)")
         with ThreadPoolExecutor(len(args.names) if args.parallel else 1) as pool:
@@ -423,14 +459,14 @@ def main() -> None:
         run_family(sys.argv[2], bundle=sys.argv[3:] == ["--bundle"])
         return
     if sys.argv[1:] == ["scan-types"]:
+        from scan_types import RUNS as SCAN_TYPE_RUNS
         from scan_types import run_scan_types
 
         make_data()
-        if not (DATA / "mixed200" / "participants.tsv").exists():
-            msanet("synth", str(DATA / "mixed200"), "--subjects", "200", "--seed", str(SEED), "--scan-type", "mixed", "--quiet")
-        if not (SPLITS / "mixed.json").exists():
-            msanet("split", str(DATA / "mixed200"), "-o", str(SPLITS / "mixed.json"), "--seed", str(SEED))
-        run_scan_types(DATA / "mixed200", SPLITS, train_only, split_images)
+        for data in MIXED_DATA:
+            make_mixed(data)
+        specs = {name: (DATA / RUN_SPECS[name][0], SPLITS / f"{RUN_SPECS[name][1]}.json") for name in SCAN_TYPE_RUNS}
+        run_scan_types(specs, train_only, split_images)
         return
     if len(sys.argv) != 2 or sys.argv[1] not in ("data", *EXPERIMENTS):
         sys.exit(f"usage: python benchmarks/experiments.py {{data,{','.join(EXPERIMENTS)},real [--model PATH]}}")

@@ -375,8 +375,10 @@ def section_scan_types() -> list[str]:
     if rows is None:
         return []
     out = ["### The whole spine: one 24-channel model per scan type", "",
-           "A model with all 24 disc channels (C1-C2 .. L5-S1), trained with the benchmark recipe (20 epochs, and again for 80) on a mixed synthetic set "
-           "(cervical, thoracic, lumbar, whole spine), each test scan labelled whole, scored per scan type. "
+           "Models with all 24 disc channels (C1-C2 .. L5-S1) on a mixed synthetic set (cervical, thoracic, lumbar, whole spine): `whole24` "
+           "and `whole24-e80`, the benchmark recipe for 20 and 80 epochs; `whole24any`, 80 epochs with the 'any disc' channel, domain-"
+           "randomised data and 256 mm training windows anywhere along each scan's column (`msanet train --random-window`); "
+           "`whole24any1mm`, the same on the 1 mm grid for 40 epochs (the bundled model's first-stage recipe). Each test scan labelled whole, scored per scan type. "
            f"Source: {source('scan_types.md')}.", "",
            "| run | scan type | contrast | images | found / labelled | naming errors | DTT mean (mm) | FNR | FPR |", "|---|---|---|---|---|---|---|---|---|"]
     out += [f"| {r['run']} | {r['scan_type']} | {r['contrast']} | {r['n_images']} | {r['tp']} / {r['n_gt']} | {r['naming_errors']} | {num(r['dtt_mean_mm'])} | "

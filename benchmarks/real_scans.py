@@ -51,11 +51,16 @@ NOTES = {
                "exact, positions +-2 mm (../shared/data/real/README.md). C1-C2 is never labelled, so a C1-C2 prediction counts "
                "as a false positive.",
     "sct_tutorial_lumbar": "a real thoracolumbar T2w scan (about T9 to the sacrum) with one disc label, T9-T10; its conus-tip "
-                           "label (value 60) is not a disc and is left out. The model's channels are C1-C2 .. T4-T5, so it cannot "
-                           "find T9-T10 under its name: this row shows where its cervical guesses land on a lumbar scan (each "
-                           "one is a false positive).",
+                           "label (value 60) is not a disc and is left out. ",
     "sct_testing_data": "a real T1w cervical crop (77 mm tall) without labels; by eye it shows the discs C2-C3 to C5-C6, the lowest "
                         "cut by the field of view (../shared/data/real/README.md). Not scored.",
+}
+T9_T10 = 17  # SCT value of the lumbar scan's one labelled disc
+LUMBAR_NOTES = {  # by whether the model has a T9-T10 channel
+    False: "The model's channels are C1-C2 .. T4-T5, so it cannot find T9-T10 under its name: this row shows where its cervical "
+           "guesses land on a lumbar scan (each one is a false positive).",
+    True: "The model names C1-C2 .. L5-S1. Only T9-T10 is scored; the discs below it (T10-T11 .. L4-L5, issue 13) are not "
+          "labelled: their names count down from T9-T10 in the predicted list and on the picture.",
 }
 CSV_COLUMNS = ["level", "set", "scan", "disc", "n_gt", "tp", "naming_errors", "n_pred", "fp", "fp_beyond_labels", "detection_rate", "fpr",
                "dtt_mean_mm", "found", "name", "predicted_as", "error_mm", "dtt_mm", "confidence"]
@@ -286,6 +291,7 @@ def markdown(scans: list, totals: dict, model: Path, digest: str, seconds: float
     command += "" if name == "real" else f" --name {name}"
     if folds_used:
         command += f" --folds {model_name(folds.resolve())}"
+    lumbar = T9_T10 in discs.channel_values(json.loads(model.with_suffix(".json").read_text())["model_config"]["num_discs"])
     lines = [*header("Real scans: the model on the real MRI of ../shared/data/real", command)[:-1],
              f"- model: `{model_name(model)}` (sha256 {digest})",
              *([f"- **leave-one-subject-out**: this model trained on the amu_t2w scans, so each of them is scored by the model of "
@@ -308,7 +314,7 @@ def markdown(scans: list, totals: dict, model: Path, digest: str, seconds: float
             lines.append(summary_row(set_name, scan, figures))
     lines += [summary_row(f"**{name}**", f"**all {n}**", figures) for name, (n, figures) in totals.items() if n > 1] + [""]
     for set_name in dict.fromkeys(scan[0] for scan in scans):
-        lines += [f"## {set_name}", "", NOTES[set_name], ""]
+        lines += [f"## {set_name}", "", NOTES[set_name] + LUMBAR_NOTES[lumbar] * (set_name == "sct_tutorial_lumbar"), ""]
         for _, scan, _, verdicts, predicted, threshold, picture in (x for x in scans if x[0] == set_name):
             lines += [f"### {scan}", ""]
             if verdicts:

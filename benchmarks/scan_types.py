@@ -1,10 +1,12 @@
 """The whole-spine benchmark per scan type: ``python benchmarks/experiments.py scan-types``.
 
-A 24-channel model (C1-C2 .. L5-S1) trained with the benchmark recipe (and for 80 epochs) (``experiments.BASE_FLAGS``, 20 epochs at
-128 x 128 px, 2 mm) on a mixed synthetic set (``msanet synth data/mixed200 --subjects 200 --seed 0 --scan-type mixed``:
-cervical, thoracic, lumbar and whole-spine scans, transitional anatomy included), then its test subjects predicted
-(whole scans, any length) and scored by ``msanet evaluate`` once per scan type (the ``scan_type`` column of
-participants.tsv), T1w and T2w. Writes ``benchmarks/results/scan_types.md`` and ``.csv``; each type's figures are
+24-channel models (C1-C2 .. L5-S1) on mixed synthetic sets (``msanet synth --subjects 200 --seed 0 --scan-type mixed``:
+cervical, thoracic, lumbar and whole-spine scans, transitional anatomy included): ``whole24`` and ``whole24-e80``, the
+benchmark recipe (``experiments.BASE_FLAGS``, 128 x 128 px at 2 mm) for 20 and 80 epochs on ``data/mixed200``;
+``whole24any``, the same 80 epochs with the "any disc" channel, training windows anywhere along each column and
+``benchmarks/default.yaml``'s crops, on the domain-randomised ``data/mixed200-dr``; ``whole24any1mm``, the bundled model's
+stage-1 recipe (any disc, 1 mm grid, 40 epochs) with random windows on the same set. Each run's test subjects are predicted (whole scans, any length) and
+scored by ``msanet evaluate`` once per scan type (the ``scan_type`` column of participants.tsv), T1w and T2w. Writes ``benchmarks/results/scan_types.md`` and ``.csv``; each type's figures are
 also given as a ratio to the cervical ones (issue: every type within 1.5x of the cervical figures).
 """
 
@@ -21,7 +23,7 @@ from msanet import bids
 from msanet.fileio import ensure_dir, write_text
 
 SCAN_TYPES = ("cervical", "thoracic", "lumbar", "whole")
-RUNS = ("whole24", "whole24-e80")  # the benchmark recipe (20 epochs), and the same for 80 epochs
+RUNS = ("whole24", "whole24-e80", "whole24any", "whole24any1mm")  # the benchmark recipe (20 and 80 epochs); + any disc, random windows
 COLUMNS = ["run", "scan_type", "contrast", "n_images", "n_gt", "n_pred", "tp", "naming_errors", "dtt_mean_mm", "fnr", "fpr"]
 
 
@@ -49,14 +51,15 @@ def evaluate_run(name: str, data, split: dict, types: dict, train_run, split_ima
     return rows, predict_s
 
 
-def run_scan_types(data, splits_dir, train_run, split_images) -> None:
-    """``train_run`` and ``split_images`` are experiments.py's (train a run unless finished; the images of some subjects)."""
+def run_scan_types(specs: dict, train_run, split_images) -> None:
+    """``specs``: run name -> (data set folder, split file); ``train_run`` and ``split_images`` are experiments.py's (train
+    a run unless finished; the images of some subjects)."""
     started = time.time()
-    split = json.loads((splits_dir / "mixed.json").read_text())
-    types = {sid: row.get("scan_type", "cervical") for sid, row in bids.read_participants(data).items()}
-    rows, predict_s = [], 0.0
-    for name in RUNS:
-        run_rows, predict_s = evaluate_run(name, data, split, types, train_run, split_images)
+    rows, predict_s = [], {}
+    for name, (data, split_path) in specs.items():
+        split = json.loads(split_path.read_text())
+        types = {sid: row.get("scan_type", "cervical") for sid, row in bids.read_participants(data).items()}
+        run_rows, predict_s[name] = evaluate_run(name, data, split, types, train_run, split_images)
         rows += run_rows
     buf = io.StringIO()
     writer = csv.DictWriter(buf, COLUMNS)
@@ -65,13 +68,18 @@ def run_scan_types(data, splits_dir, train_run, split_images) -> None:
     write_text(RESULTS / "scan_types.csv", buf.getvalue())
     cervical = {(r["run"], r["contrast"]): r for r in rows if r["scan_type"] == "cervical"}
     lines = [*header("Whole spine: one 24-channel model per scan type (synthetic)", "python benchmarks/experiments.py scan-types")[:-1],
-             f"- wall time of this command: {time.time() - started:.0f} s (a finished training run is reused); predict {predict_s:.2f} s per test image",
+             f"- wall time of this command: {time.time() - started:.0f} s (a finished training run is reused); predict per test image: "
+             + ", ".join(f"{name} {s:.2f} s" for name, s in predict_s.items()),
              "- data: `msanet synth data/mixed200 --subjects 200 --seed 0 --scan-type mixed` (each subject one scan type: cervical "
-             "Spine Generic 3D, thoracic, lumbar 2D TSE or whole spine in two or three stations; 4 or 6 lumbar vertebrae in ~10 %); "
-             "split `msanet split --seed 0` (subjects); test = its held-out subjects",
+             "Spine Generic 3D, thoracic, lumbar 2D TSE or whole spine in two or three stations; 4 or 6 lumbar vertebrae in ~10 %), "
+             "and the same with `--domain-random` in `data/mixed200-dr`; each split by `msanet split --seed 0` (subjects); "
+             "test = its held-out subjects",
              "- models: `msanet train --num-discs 24` with the benchmark recipe (`experiments.py` BASE_FLAGS: 128 x 128 px at 2 mm, "
-             "width 64, 20 epochs, centred 256 mm training windows): run `whole24`; the same with `--epochs 80`: run `whole24-e80`; "
-             "prediction on each whole scan (overlapping windows)",
+             "width 64, 20 epochs, centred 256 mm training windows) on mixed200: run `whole24`; the same with `--epochs 80`: run "
+             "`whole24-e80`; on mixed200-dr: run `whole24any`, the same 80 epochs with `--any-disc --random-window` (256 mm training "
+             "windows anywhere along each scan's column) and `benchmarks/default.yaml`'s crops; run `whole24any1mm`, the recipe of "
+             "the bundled model's stage 1 (`benchmarks/default.yaml`, 40 epochs, `--any-disc --pixel-mm 1 --size 256x256 "
+             "--any-sigma-mm 4`) with `--random-window`; prediction on each whole scan (overlapping windows)",
              "- scoring: `msanet evaluate --values 2-25`, label-matched, 2D mid-sagittal mm, R = 5 mm, once per scan type; "
              "'x cervical' = the type's figure over the cervical one of the same contrast (DTT and FNR; lower is better)", "",
              "| run | scan type | contrast | images | discs labelled | found (right name) | naming errors | DTT mean (mm) | FNR | FPR | DTT x cervical | FNR x cervical |",

@@ -2,10 +2,12 @@ import dataclasses
 import json
 
 import numpy as np
+import torch
 import pytest
 from conftest import make_bids
 
 from msanet import bids
+from msanet.augment import AugmentConfig
 from msanet.dataset import DiscDataset, items_from_subjects
 from msanet.discs import channel_values
 from msanet.heatmaps import labelled_region, make_any_heatmap, make_heatmaps
@@ -63,3 +65,36 @@ def test_labels_of_a_synthetic_set_are_complete_and_of_other_sets_not(tmp_path):
     assert bids.labels_complete(root)
     (root / "dataset_description.json").write_text("{not json")
     assert not bids.labels_complete(root)
+
+
+SHORT = PreprocessConfig(pixel_mm=1.0, height=16, width=32, slab_mm=1.0)  # a window shorter than the phantom's 40 mm column
+
+
+def _window_sets(items, tmp_path, augment_cfg):
+    kwargs = dict(num_discs=11, stride=4, sigma_mm=4.0, cache_dir=tmp_path, augment_cfg=augment_cfg)
+    return DiscDataset(items, SHORT, random_window=True, **kwargs), DiscDataset(items, SHORT, **kwargs)
+
+
+def test_without_augmentation_the_random_window_is_the_centred_window(items, tmp_path):
+    column, centred = _window_sets(items, tmp_path, None)
+    assert column.sample(0).image.shape == (40, 32)  # the whole column: 16 + 2 * 12 rows
+    for got, want in zip(column[0], centred[0]):
+        assert torch.equal(got, want)
+
+
+def test_random_windows_move_along_the_column_with_their_discs(items, tmp_path):
+    column, _ = _window_sets(items, tmp_path, AugmentConfig.none())  # augmenting, but every step off: only the window moves
+    tall = column.sample(0)
+    tops = set()
+    for epoch in range(12):
+        column.set_epoch(epoch)
+        image, target, _, _ = column[0]
+        matches = [t for t in range(tall.image.shape[0] - 15) if np.array_equal(image[0].numpy(), tall.image[t : t + 16])]
+        consistent = []  # offsets whose image and discs both match the window
+        for top in matches:
+            inside = {v: p - np.array([top, 0.0]) for v, p in tall.points.items() if 0 <= p[0] - top <= 15}  # augment keeps these
+            if np.array_equal(target.numpy(), make_heatmaps(inside, channel_values(11), (16, 32), 4, 4.0, 1.0)):
+                consistent.append(top)
+        assert consistent
+        tops.add(consistent[0])
+    assert len(tops) >= 3  # the window goes to different places in different epochs

@@ -7,6 +7,8 @@ from msanet.dataset import Item, load_sample
 from msanet.preprocess import (
     Midline,
     PreprocessConfig,
+    centred_grid,
+    column_grid,
     find_midline,
     find_midsagittal_x,
     labels_to_pixels,
@@ -117,6 +119,26 @@ def test_whole_extent_grid_shape_and_padding(slab_shape, spacing, pixel_mm, unit
         first = grid.origin_yz[axis] + before * grid.step_yz[axis]
         last = grid.origin_yz[axis] + (shape[axis] - 1 - after) * grid.step_yz[axis]
         assert -0.5 <= first and last <= slab_shape[axis] - 0.5 and (first + last) / 2 == pytest.approx((slab_shape[axis] - 1) / 2)
+
+
+# ---- whole-column grid (random training windows) --------------------------------------------------
+
+@pytest.mark.parametrize("slab_shape, spacing, pixel_mm, window, rows", [
+    ((900, 300), (1.0, 1.0), 1.0, (256, 256), 900),  # a 900 mm whole spine at 1 mm: 256 + 2 * 322 rows
+    ((901, 300), (1.0, 1.0), 1.0, (256, 256), 902),  # an odd extent rounds up to keep the window centred
+    ((450, 150), (2.0, 2.0), 2.0, (128, 128), 450),  # the same extent at 2 mm: 900 mm / 2 mm
+    ((64, 48), (0.8, 1.2), 1.0, (32, 32), 52),  # 51.2 mm at 1 mm -> 51.2 px -> 32 + 2 * 10
+    ((200, 200), (1.0, 1.0), 1.0, (256, 256), 256),  # shorter than the window: the centred window itself
+])
+def test_column_grid_covers_the_scan_and_contains_the_centred_window(slab_shape, spacing, pixel_mm, window, rows):
+    spacing = np.array(spacing)
+    column, centred = column_grid(slab_shape, spacing, pixel_mm, window), centred_grid(slab_shape, spacing, pixel_mm, window)
+    assert column.shape == (rows, window[1]) and column.step_yz == centred.step_yz
+    k = (rows - window[0]) // 2
+    assert column.origin_yz[0] + k * column.step_yz[0] == pytest.approx(centred.origin_yz[0])  # row k is the window's row 0
+    assert column.origin_yz[1] == centred.origin_yz[1]
+    extent_px = slab_shape[0] * spacing[0] / pixel_mm
+    assert rows >= extent_px and rows - 2 < max(extent_px, window[0])  # the fewest rows that cover the scan
 
 
 @pytest.mark.parametrize("bad", [0, -64, 2.5, True])

@@ -259,3 +259,48 @@ def test_real_data_sets_are_read_as_partly_labelled(tmp_path, unlabelled, synthe
     assert {item.partial for item in train_set.items if item.subject_id.startswith("sub-r")} == {expected_extra}
     with pytest.raises(ValueError, match="unlabelled='missing'"):
         tiny_train_config(main, tmp_path / "x", tmp_path / "cache", unlabelled="missing")
+
+
+def test_random_window_trains_on_windows_along_the_column_and_validates_on_the_centred_one(bids_root, tmp_path):
+    """--random-window: saved in config.yaml; the training set cuts windows from the whole column, validation does not."""
+    from msanet.cli import main
+    from msanet.train import Dist, _datasets
+
+    flags = ["--bids", str(bids_root), "--cache-dir", str(tmp_path / "cache"), "--epochs", "2", "--size", "16x32", "--pixel-mm", "1",
+             "--width", "8", "--depth", "2", "--embed-dim", "8", "--threads", "1", "--quiet", "--sigma-mm", "4", "--random-window"]
+    assert main(["train", *flags, "--out", str(tmp_path / "run")]) == 0
+    cfg = TrainConfig.load(tmp_path / "run" / "config.yaml")
+    assert cfg.random_window
+    train_set, _, _ = _datasets(cfg, tmp_path / "run", Dist())
+    assert train_set.random_window
+    assert train_set.sample(0).image.shape == (40, 32)  # the phantom's whole 40 mm column
+    assert tuple(train_set[0][0].shape) == (1, 16, 32)
+
+
+@pytest.mark.parametrize("random_window, rows", [(False, 4), (True, 10)])  # output rows: the 16-row window, the 40-row column
+def test_validation_decodes_the_whole_column_when_training_windows_are_random(bids_root, tmp_path, random_window, rows):
+    """A centred window of a long scan has no anchor to name its discs by: with random training windows, validation reads
+    the whole column in training-size windows, as msanet predict does, with the column's disc points."""
+    import numpy as np
+    import torch
+
+    from msanet import bids
+    from msanet.dataset import DiscDataset, items_from_subjects
+    from msanet.model.msanet import MSANet
+    from msanet.train import validation_heatmaps
+    from msanet.windows import windowed_heatmaps
+
+    cfg = tiny_train_config(bids_root, tmp_path / "run", tmp_path / "cache", random_window=random_window, height=16)
+    items = items_from_subjects(bids.find_subjects(bids_root, require_labels=True))[:1]
+    val_set = DiscDataset(items, cfg.preprocess, num_discs=cfg.model.num_discs, stride=4, sigma_mm=4.0, cache_dir=tmp_path / "cache",
+                          random_window=random_window)
+    model = MSANet(cfg.model).eval()
+    heat, gt = validation_heatmaps(model, val_set, 0, cfg)
+    assert heat.shape == (cfg.model.num_discs, rows, 8)
+    sample = val_set.sample(0)
+    assert gt.keys() == sample.points.keys() and all(np.allclose(gt[v], sample.points[v] * 1.0) for v in gt)
+    if random_window:  # exactly what msanet predict's windows give on the 40-row column
+        assert np.array_equal(heat, windowed_heatmaps(model, sample.image, (16, 32), 4))
+    else:  # the model on the centred window
+        with torch.no_grad():
+            assert np.allclose(heat, model(val_set[0][0][None]).heatmaps[0].numpy())

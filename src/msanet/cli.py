@@ -90,6 +90,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         base["by_site"] = True
     if args.no_augment:
         base["augment"] = False
+    if args.random_window:
+        base["random_window"] = True
     if args.contrasts:
         base["contrasts"] = args.contrasts
     if args.extra_bids:
@@ -298,6 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-fusion", action="store_true", help="ablation: no multi-scale attention fusion")
     p.add_argument("--no-contrastive", action="store_true", help="ablation: no prototype contrastive loss")
     p.add_argument("--no-augment", action="store_true")
+    p.add_argument("--random-window", action="store_true", help="train on windows anywhere along each scan's column, not only "
+                                                                "its centred window (thoracic, lumbar and whole-spine scans)")
     p.add_argument("--width", type=int, help="model width (channels; default 114 = 2.98 M parameters)")
     p.add_argument("--depth", type=int, help="hourglass depth (default 4)")
     p.add_argument("--embed-dim", type=int, help="contrastive embedding size (default 64)")

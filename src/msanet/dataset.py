@@ -21,7 +21,7 @@ from msanet.bids import Subject
 from msanet.fileio import atomic_path
 from msanet.heatmaps import labelled_region, make_any_heatmap, make_heatmaps
 from msanet.io import load_image, read_disc_labels
-from msanet.preprocess import PREPROCESS_VERSION, PreprocessConfig, file_digest, labels_to_pixels, preprocess_volume
+from msanet.preprocess import PREPROCESS_VERSION, PreprocessConfig, file_digest, labels_to_pixels, preprocess_column, preprocess_volume
 
 
 @dataclass(frozen=True)
@@ -62,10 +62,14 @@ def items_from_subjects(
     return items
 
 
-def load_sample(item: Item, cfg: PreprocessConfig, cache_dir: str | Path | None = None) -> Sample:
+def load_sample(item: Item, cfg: PreprocessConfig, cache_dir: str | Path | None = None, whole_column: bool = False) -> Sample:
     """Preprocess one image + its labels, reading ``cache_dir`` first (keyed by content, config and
-    ``PREPROCESS_VERSION``)."""
-    key = file_digest(item.image_path, extra={"labels": file_digest(item.label_path), "cfg": cfg.to_dict(), "version": PREPROCESS_VERSION})
+    ``PREPROCESS_VERSION``). The image is the centred ``cfg.height x cfg.width`` window, or with ``whole_column``
+    that window lengthened to the whole scan (``preprocess.preprocess_column``)."""
+    extra = {"labels": file_digest(item.label_path), "cfg": cfg.to_dict(), "version": PREPROCESS_VERSION}
+    if whole_column:
+        extra["grid"] = "column"
+    key = file_digest(item.image_path, extra=extra)
     cache_file = Path(cache_dir) / f"{key}.npz" if cache_dir is not None else None
     if cache_file is not None and cache_file.exists():
         try:
@@ -75,7 +79,7 @@ def load_sample(item: Item, cfg: PreprocessConfig, cache_dir: str | Path | None 
         except (OSError, ValueError, KeyError):
             pass  # unreadable cache entry: recompute and overwrite it
     volume = load_image(item.image_path)
-    sag = preprocess_volume(volume, cfg)
+    sag = preprocess_column(volume, cfg) if whole_column else preprocess_volume(volume, cfg)
     points = labels_to_pixels(sag, read_disc_labels(item.label_path, volume))
     if cache_file is not None:
         values = np.array(sorted(points), dtype=np.int64)
@@ -97,6 +101,12 @@ class DiscDataset(Dataset):
     label file lacks weighs 0, and the any-disc channel and ``known`` are 0 beyond the labelled stretch of the
     column (``heatmaps.labelled_region``).
 
+    ``random_window``: each image is loaded along the whole scan (``load_sample(whole_column=True)``) and a
+    ``cfg.height``-row window is cut from it before augmentation, at a random row offset (uniform, drawn from the
+    item's generator) when augmenting, else the centred one (exactly the sample of ``random_window=False``); the
+    augmentation drops the discs outside the window. Long scans (thoracic, lumbar, whole spine) then train on every stretch of
+    their column, not only its middle.
+
     Samples are preprocessed once (and cached); augmentation, when given, uses a generator seeded
     from ``(seed, epoch, index)`` so a run is reproducible and resumable at any epoch.
     """
@@ -113,6 +123,7 @@ class DiscDataset(Dataset):
         cache_dir: str | Path | None = None,
         any_disc: bool = False,
         any_sigma_mm: float = 6.0,
+        random_window: bool = False,
     ) -> None:
         if not any_sigma_mm > 0:
             raise ValueError(f"any_sigma_mm={any_sigma_mm} must be > 0")
@@ -127,6 +138,7 @@ class DiscDataset(Dataset):
         self.cache_dir = cache_dir
         self.any_disc = any_disc
         self.any_sigma_mm = any_sigma_mm
+        self.random_window = random_window
         self._samples: dict[int, Sample] = {}
 
     def __len__(self) -> int:
@@ -137,14 +149,25 @@ class DiscDataset(Dataset):
 
     def sample(self, index: int) -> Sample:
         if index not in self._samples:
-            self._samples[index] = load_sample(self.items[index], self.cfg, self.cache_dir)
+            self._samples[index] = load_sample(self.items[index], self.cfg, self.cache_dir, whole_column=self.random_window)
         return self._samples[index]
+
+    def _window(self, image: np.ndarray, points: dict[int, np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """``cfg.height`` rows of ``image`` [H', W] (random offset when augmenting, else centred) and every point in their
+        coordinates (as ``load_sample`` keeps the discs outside the centred window)."""
+        height = self.cfg.height
+        spare = image.shape[0] - height  # 2 k >= 0 (preprocess.column_grid)
+        top = int(rng.integers(0, spare + 1)) if self.augment_cfg is not None else spare // 2
+        shift = np.array([top, 0.0])
+        return image[top : top + height], {v: p - shift for v, p in points.items()}  # augment drops those outside
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         s = self.sample(index)
         image, points = s.image, s.points
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        if self.random_window:
+            image, points = self._window(image, points, rng)  # [H, W] of the whole column [H', W]
         if self.augment_cfg is not None:
-            rng = np.random.default_rng([self.seed, self.epoch, index])
             image, points = augment(image, points, rng, self.augment_cfg)
         target = make_heatmaps(points, self.values, image.shape, self.stride, self.sigma_mm, self.cfg.pixel_mm)  # [V, h, w]
         if self.any_disc:

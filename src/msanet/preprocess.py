@@ -13,8 +13,10 @@ Steps (each a small function):
    pixels are 0. Two grids, one resampling:
    - ``centred_grid``: ``height x width`` pixels centred on the slab (training crops, ``show``);
    - ``whole_extent_grid``: the slab's whole superior-inferior and anterior-posterior extent, padded
-     with zeros to multiples of the model's ``size_unit`` (inference, any length of scan).
-   ``preprocess_volume`` and ``preprocess_whole_scan`` run steps 1-4 with each grid; the slab, its
+     with zeros to multiples of the model's ``size_unit`` (inference, any length of scan);
+   - ``column_grid``: the training window lengthened superior-inferior to the whole scan (random training
+     windows along a long column are cut from it).
+   ``preprocess_volume``, ``preprocess_whole_scan`` and ``preprocess_column`` run steps 1-4 with each grid; the slab, its
    normalisation and the pixel size are the same, so training and inference see the same pixels.
 
 ``SagittalImage`` keeps the 2D image and the affine map between its pixel coordinates ``(row, col)``
@@ -134,6 +136,16 @@ def centred_grid(slab_shape: tuple[int, int], spacing_yz_mm: np.ndarray, pixel_m
     centre = (np.asarray(slab_shape, dtype=float) - 1) / 2
     origin = centre - step * (np.asarray(shape, dtype=float) - 1) / 2
     return Grid((int(shape[0]), int(shape[1])), (float(origin[0]), float(origin[1])), (float(step[0]), float(step[1])))
+
+
+def column_grid(slab_shape: tuple[int, int], spacing_yz_mm: np.ndarray, pixel_mm: float, shape: tuple[int, int]) -> Grid:
+    """``centred_grid``'s ``shape = (height, width)`` window lengthened to ``height + 2 k`` rows, ``k >= 0`` the fewest that
+    cover the slab's superior-inferior extent: same centre, columns and pixel, so its rows ``k .. k + height - 1`` are
+    exactly the centred window (``k = 0`` for a scan no taller than the window). Training windows anywhere along a long
+    column (thoracic, lumbar, whole-spine scans) are cut from it (``dataset.DiscDataset``, ``random_window``)."""
+    extent_px = slab_shape[0] * float(spacing_yz_mm[0]) / pixel_mm
+    k = max(0, int(np.ceil((extent_px - shape[0]) / 2 - 1e-9)))
+    return centred_grid(slab_shape, spacing_yz_mm, pixel_mm, (int(shape[0]) + 2 * k, int(shape[1])))
 
 
 def whole_extent_grid(slab_shape: tuple[int, int], spacing_yz_mm: np.ndarray, pixel_mm: float, size_unit: int) -> Grid:
@@ -390,6 +402,12 @@ def preprocess_whole_scan(volume: Volume, cfg: PreprocessConfig, size_unit: int,
     """Volume -> SagittalImage of the scan's whole extent at ``cfg.pixel_mm``, zero-padded to multiples of
     ``size_unit`` (``whole_extent_grid``; ``cfg.height`` and ``cfg.width`` are not used): the inference input."""
     return _sagittal(volume, cfg, midline, lambda shape, spacing: whole_extent_grid(shape, spacing, cfg.pixel_mm, size_unit))
+
+
+def preprocess_column(volume: Volume, cfg: PreprocessConfig, midline: Midline | None = None) -> SagittalImage:
+    """Volume -> SagittalImage of ``cfg.width`` columns and at least ``cfg.height`` rows covering the whole scan
+    superior-inferior (``column_grid``): the source of random training windows along the column."""
+    return _sagittal(volume, cfg, midline, lambda shape, spacing: column_grid(shape, spacing, cfg.pixel_mm, (cfg.height, cfg.width)))
 
 
 def labels_to_pixels(sag: SagittalImage, labels_voxel: dict[int, np.ndarray]) -> dict[int, np.ndarray]:

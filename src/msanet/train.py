@@ -55,6 +55,7 @@ from msanet.metrics import aggregate, label_matched
 from msanet.model.msanet import MSANet, MSANetConfig
 from msanet.precision import PRECISIONS, autocast, resolve_precision
 from msanet.preprocess import PreprocessConfig
+from msanet.windows import windowed_heatmaps
 
 LOG_COLUMNS = ["epoch", "step", "lr", "train_loss", "train_mse", "train_contrastive", "val_loss", "val_dtt_mm", "val_fnr", "val_fpr", "seconds"]
 
@@ -75,6 +76,8 @@ class TrainConfig:
     Partial labels: a data set not made by ``msanet synth`` (``bids.labels_complete``) labels some of the discs its
     images show. With ``unlabelled: unknown`` (default) its unlabelled discs are left out of the loss
     (``dataset.DiscDataset``); ``background`` trains them as background, as the paper's target does.
+    Long scans: ``random_window`` trains on ``preprocess.height``-row windows anywhere along each scan's column
+    (``dataset.DiscDataset``) instead of its centred window only; validation keeps the centred window.
     Speed: ``precision`` (``msanet.precision``: auto = bfloat16 autocast where the hardware has it
     natively) and ``channels_last`` (NHWC memory layout, faster convolutions on CPU); neither
     changes the model or the checkpoint.
@@ -114,6 +117,7 @@ class TrainConfig:
     init: str | None = None  # checkpoint whose weights start the run (fine-tuning); its model config must match
     select: str = "val_loss"  # best.safetensors: lowest validation loss ('val_loss') or the last epoch ('last')
     stop_after: int | None = None  # end the run after this many epochs; the schedule still spans ``epochs`` (resumable)
+    random_window: bool = False  # training windows anywhere along a long scan (else the centred window)
     unlabelled: str = "unknown"  # a real data set's unlabelled discs: 'unknown' (left out of the loss) or 'background'
     model: MSANetConfig = field(default_factory=MSANetConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
@@ -310,14 +314,36 @@ def _datasets(cfg: TrainConfig, run_dir: Path, d: Dist) -> tuple[DiscDataset, Di
     cache = cfg.cache_dir or os.environ.get("MSANET_CACHE") or str(Path.home() / ".cache" / "msanet" / "preprocessed")
     common = dict(cfg=cfg.preprocess, num_discs=cfg.model.num_discs, stride=cfg.stride, sigma_mm=cfg.sigma_mm, cache_dir=cache,
                   any_disc=cfg.model.any_disc, any_sigma_mm=cfg.any_sigma_mm)
-    train_set = DiscDataset(train_items, augment_cfg=cfg.augmentation if cfg.augment else None, seed=cfg.seed, **common)
-    val_set = DiscDataset(val_items, augment_cfg=None, seed=cfg.seed, **common)
+    train_set = DiscDataset(train_items, augment_cfg=cfg.augmentation if cfg.augment else None, seed=cfg.seed,
+                            random_window=cfg.random_window, **common)
+    val_set = DiscDataset(val_items, augment_cfg=None, seed=cfg.seed, random_window=cfg.random_window, **common)
     return train_set, val_set, splits
 
 
 @torch.no_grad()
+def validation_heatmaps(model: torch.nn.Module, dataset: DiscDataset, index: int, cfg: TrainConfig, output=None) -> tuple[np.ndarray, dict]:
+    """The heatmaps ``[K, h, w]`` that validation decodes for image ``index``, and its disc points in the same frame, in mm.
+
+    The centred training window (``output``: the model's output on it, when already computed), or with
+    ``dataset.random_window`` the whole column in training-size windows (``windows.windowed_heatmaps``, as ``msanet predict``
+    reads a scan): a centred window of a long scan has no anchor (neither C2 nor the sacrum) to name its discs by.
+    """
+    sample = dataset.sample(index)
+    values = set(discs.channel_values(cfg.model.num_discs))
+    gt = {v: p * cfg.preprocess.pixel_mm for v, p in sample.points.items() if v in values}
+    if not dataset.random_window:
+        if output is None:
+            output = model(dataset[index][0][None].to(next(model.parameters()).device))
+        return output.heatmaps[0].float().cpu().numpy(), gt
+    column = np.pad(sample.image, ((0, (-sample.image.shape[0]) % cfg.stride), (0, 0)))  # [H' + pad, W]: whole output pixels
+    heat = windowed_heatmaps(model, column, (cfg.preprocess.height, cfg.preprocess.width), cfg.stride)  # [K, H'/s, W/s]
+    return heat, gt
+
+
+@torch.no_grad()
 def evaluate_heatmaps(model: torch.nn.Module, dataset: DiscDataset, cfg: TrainConfig, device: torch.device, threshold: float | None = None):
-    """Validation: mean MSE, and per image decoded peaks vs ground truth in 2D mm.
+    """Validation: mean MSE (on the centred window), and per image decoded peaks (``validation_heatmaps``) vs ground
+    truth in 2D mm.
 
     Returns (mean_loss, metrics dict from ``metrics.aggregate`` or None when empty, candidates)
     where candidates are (confidence, is_correct) pairs for threshold calibration.
@@ -329,8 +355,7 @@ def evaluate_heatmaps(model: torch.nn.Module, dataset: DiscDataset, cfg: TrainCo
         image, target, weight, _ = dataset[index]
         output = model(image[None].to(device))
         losses.append(float(heatmap_mse(output, target[None].to(device), weight[None].to(device))))
-        heat = output.heatmaps[0].float().cpu().numpy()  # [K, h, w]
-        gt = {v: p * cfg.preprocess.pixel_mm for v, p in dataset.sample(index).points.items() if v in values}
+        heat, gt = validation_heatmaps(model, dataset, index, cfg, output)  # [K, h, w], {value: (row, col) mm}
         all_dets = decode_outputs(heat, values, cfg.model.any_disc, stride=cfg.stride, threshold=0.0, pixel_mm=cfg.preprocess.pixel_mm)
         for det in all_dets:
             ok = det.value in gt and float(np.linalg.norm(np.array([det.row, det.col]) * cfg.preprocess.pixel_mm - gt[det.value])) <= 5.0
