@@ -9,7 +9,7 @@
     python benchmarks/experiments.py seeds       # run-to-run variation: the four ablation runs with a second seed
     python benchmarks/experiments.py real [--model PATH] [--folds DIR] [--name NAME]  # the real scans of ../shared/data/real
     python benchmarks/experiments.py scan-types  # 24-channel models on mixed scan types, scored per type (scan_types.py)
-    python benchmarks/experiments.py family F [--bundle]  # a two-stage family (any, any1mm, any1mmu, any1mmc2, fine1mm, anyhead, whole24any): stage 1,
+    python benchmarks/experiments.py family F [--bundle]  # a two-stage family (any, any1mm, any1mmu, any1mmc2, fine1mm, anyhead, whole24any, whole24rw): stage 1,
                                                   # its 6 leave-one-out fine-tunes, their synthetic and real scores;
                                                   # --bundle: also the fine-tune on all six, bundled as the default model
     python benchmarks/experiments.py train RUN [RUN ...] [--parallel]  # train runs only, e.g. on a GPU machine with
@@ -77,6 +77,7 @@ OPTIONAL_DATA = {"sg260-drc": ["--domain-random", "--clutter"]}  # data sets mad
 DATA_FLAGS = {"sg260": [], "sg260-dr": ["--domain-random"], **OPTIONAL_DATA}  # msanet synth flags of each 260-subject set
 RUN_SPECS["whole24"] = ("mixed200", "mixed", ["--num-discs", "24"])  # the whole-spine benchmark (benchmarks/scan_types.py)
 RUN_SPECS["whole24-e80"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80"])
+RUN_SPECS["whole24-e80-rw"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80", "--random-window"])  # one change: random windows
 MIXED_DATA = {"mixed200": ("mixed", []), "mixed200-dr": ("mixed-dr", ["--domain-random"])}  # 200 mixed-type subjects: split, flags
 for _subject in REAL_SUBJECTS:  # leave-one-subject-out twins of default-real: real-<subject> never saw <subject>
     RUN_SPECS[f"real-{_subject}"] = ("sg260-dr", "subject", [*REAL_FLAGS, "--exclude-subjects", _subject])
@@ -107,7 +108,8 @@ FAMILY_LABELS = {"any": "default recipe + 'any disc' channel", "any1mm": "defaul
                  "any1mmu": "default recipe + 'any disc' channel, 1 mm grid, real scans' unlabelled discs unknown",
                  "any1mmc2": "default recipe + 'any disc' channel, 1 mm grid, generator with C2 as one bone, unlabelled discs unknown",
                  "fine1mm": "default recipe, 1 mm grid", "anyhead": "default recipe + 'any disc' channel, heatmaps at stride 1",
-                 "whole24any": "24 channels (C1-C2 .. L5-S1) + 'any disc' channel, mixed scan types, random windows along the column"}
+                 "whole24any": "24 channels (C1-C2 .. L5-S1) + 'any disc' channel, mixed scan types, random windows along the column",
+                 "whole24rw": "24 channels (C1-C2 .. L5-S1), mixed scan types, random windows along the column"}
 
 
 def stage1_run(family: str) -> str:
@@ -132,9 +134,14 @@ def add_family(family: str, flags: list[str]) -> None:
 # whole24any1mm: the same on the 1 mm grid with the default recipe (any1mm's stage 1): it did not learn in 40 epochs.
 FAMILIES["whole24any"] = ["--num-discs", "24", "--any-disc", "--random-window"]
 FINE_TUNE_FLAGS["whole24any"] = ["--stop-after", "6", "--unlabelled", "unknown"]
-FAMILY_DATA = {"whole24any": ("mixed200-dr", "mixed-dr")}  # a family's (data set, split) when not sg260-dr's subject split
-STAGE1_RUN = {"whole24any": "whole24any"}  # a family whose stage 1 is this run, not <family>/default
+# whole24rw: the same with run whole24-e80-rw as stage 1 (the benchmark recipe, 24 channels, random windows, data/mixed200)
+FAMILIES["whole24rw"] = ["--num-discs", "24", "--random-window"]
+FINE_TUNE_FLAGS["whole24rw"] = FINE_TUNE_FLAGS["whole24any"]
+FAMILY_DATA = {"whole24any": ("mixed200-dr", "mixed-dr"), "whole24rw": ("mixed200", "mixed")}  # (data set, split) if not sg260-dr's
+STAGE1_RUN = {"whole24any": "whole24any", "whole24rw": "whole24-e80-rw"}  # a family whose stage 1 is this run, not <family>/default
 RUN_SPECS["whole24any"] = ("mixed200-dr", "mixed-dr", [str(Path("benchmarks") / "default.yaml"), *FAMILIES["whole24any"], "--epochs", "80"])
+RUN_SPECS["whole24any-centred"] = ("mixed200-dr", "mixed-dr", [str(Path("benchmarks") / "default.yaml"), "--num-discs", "24", "--any-disc",
+                                                                 "--epochs", "80"])  # whole24any without --random-window
 RUN_SPECS["whole24any1mm"] = ("mixed200-dr", "mixed-dr", [*RUN_SPECS["default"][2], "--num-discs", "24", *FAMILIES["any1mm"], "--random-window"])
 for _family, _flags in FAMILIES.items():
     add_family(_family, _flags)
@@ -156,6 +163,8 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "default-real": "default model fine-tuned with the 6 real amu_t2w scans",
           "default-clutter": "default recipe, domain-randomised data with soft-tissue clutter", "whole24": "24 channels, mixed scan types", "whole24-e80": "24 channels, mixed scan types, 80 epochs",
           "whole24any": "24 channels + 'any disc' channel, domain-randomised mixed scan types, random windows along the column, 80 epochs",
+          "whole24-e80-rw": "24 channels, mixed scan types, 80 epochs, random windows along the column",
+          "whole24any-centred": "24 channels + 'any disc' channel, domain-randomised mixed scan types, centred windows, 80 epochs",
           "whole24any1mm": "24 channels + 'any disc' channel, 1 mm grid, domain-randomised mixed scan types, random windows along the column",
           **{f"{family}/default": label for family, label in FAMILY_LABELS.items()},
           **{f"{family}/default-real": f"{label}, fine-tuned with the 6 real amu_t2w scans" for family, label in FAMILY_LABELS.items()}}

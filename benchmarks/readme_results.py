@@ -376,10 +376,11 @@ def section_scan_types() -> list[str]:
         return []
     out = ["### The whole spine: one 24-channel model per scan type", "",
            "Models with all 24 disc channels (C1-C2 .. L5-S1) on a mixed synthetic set (cervical, thoracic, lumbar, whole spine): `whole24` "
-           "and `whole24-e80`, the benchmark recipe for 20 and 80 epochs; `whole24any`, 80 epochs with the 'any disc' channel, domain-"
-           "randomised data and 256 mm training windows anywhere along each scan's column (`msanet train --random-window`); "
-           "`whole24any1mm`, the same on the 1 mm grid for 40 epochs (the bundled model's first-stage recipe). Each test scan labelled whole, scored per scan type. "
-           f"Source: {source('scan_types.md')}.", "",
+           "and `whole24-e80`, the benchmark recipe for 20 and 80 epochs; `whole24-e80-rw`, the 80 epochs with 256 mm training windows "
+           "anywhere along each scan's column (`msanet train --random-window`); `whole24any`, 80 epochs with the 'any disc' channel, "
+           "domain-randomised data and random windows (`whole24any-centred`: without them); `whole24any1mm`, the same on the 1 mm "
+           "grid for 40 epochs (the bundled model's first-stage recipe). Each test scan labelled whole, scored per scan type. "
+           f"Source: {source('scan_types.md')}; what was tried and why: {source('whole_spine_trials.md')}.", "",
            "| run | scan type | contrast | images | found / labelled | naming errors | DTT mean (mm) | FNR | FPR |", "|---|---|---|---|---|---|---|---|---|"]
     out += [f"| {r['run']} | {r['scan_type']} | {r['contrast']} | {r['n_images']} | {r['tp']} / {r['n_gt']} | {r['naming_errors']} | {num(r['dtt_mean_mm'])} | "
             f"{num(r['fnr'], True)} | {num(r['fpr'], True)} |" for r in rows]
@@ -388,7 +389,9 @@ def section_scan_types() -> list[str]:
         cerv = {r["contrast"]: float(r["fnr"]) for r in rows if r["run"] == run and r["scan_type"] == "cervical"}
         ratios = [(float(r["fnr"]) / cerv[r["contrast"]], r["scan_type"], r["contrast"]) for r in rows
                   if r["run"] == run and r["scan_type"] != "cervical" and cerv.get(r["contrast"], 0) > 0]
-        if min(cerv.values(), default=1.0) >= 0.9:
+        if all(int(r["n_pred"]) == 0 for r in rows if r["run"] == run):
+            notes.append(f"`{run}` predicts nothing at its calibrated threshold")
+        elif min(cerv.values(), default=1.0) >= 0.9:
             notes.append(f"`{run}` does not learn to find discs (cervical FNR {100 * min(cerv.values()):.0f} %)")
         elif ratios:
             worst = max(ratios)
