@@ -78,6 +78,7 @@ DATA_FLAGS = {"sg260": [], "sg260-dr": ["--domain-random"], **OPTIONAL_DATA}  # 
 RUN_SPECS["whole24"] = ("mixed200", "mixed", ["--num-discs", "24"])  # the whole-spine benchmark (benchmarks/scan_types.py)
 RUN_SPECS["whole24-e80"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80"])
 RUN_SPECS["whole24-e80-rw"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80", "--random-window"])  # one change: random windows
+RUN_SPECS["whole24-e80-rw-dr"] = ("mixed200-dr", "mixed-dr", RUN_SPECS["whole24-e80-rw"][2])  # ... and one more: domain-randomised data
 MIXED_DATA = {"mixed200": ("mixed", []), "mixed200-dr": ("mixed-dr", ["--domain-random"])}  # 200 mixed-type subjects: split, flags
 for _subject in REAL_SUBJECTS:  # leave-one-subject-out twins of default-real: real-<subject> never saw <subject>
     RUN_SPECS[f"real-{_subject}"] = ("sg260-dr", "subject", [*REAL_FLAGS, "--exclude-subjects", _subject])
@@ -164,6 +165,7 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "default-clutter": "default recipe, domain-randomised data with soft-tissue clutter", "whole24": "24 channels, mixed scan types", "whole24-e80": "24 channels, mixed scan types, 80 epochs",
           "whole24any": "24 channels + 'any disc' channel, domain-randomised mixed scan types, random windows along the column, 80 epochs",
           "whole24-e80-rw": "24 channels, mixed scan types, 80 epochs, random windows along the column",
+          "whole24-e80-rw-dr": "24 channels, domain-randomised mixed scan types, 80 epochs, random windows along the column",
           "whole24any-centred": "24 channels + 'any disc' channel, domain-randomised mixed scan types, centred windows, 80 epochs",
           "whole24any1mm": "24 channels + 'any disc' channel, 1 mm grid, domain-randomised mixed scan types, random windows along the column",
           **{f"{family}/default": label for family, label in FAMILY_LABELS.items()},

@@ -377,7 +377,7 @@ def section_scan_types() -> list[str]:
     out = ["### The whole spine: one 24-channel model per scan type", "",
            "Models with all 24 disc channels (C1-C2 .. L5-S1) on a mixed synthetic set (cervical, thoracic, lumbar, whole spine): `whole24` "
            "and `whole24-e80`, the benchmark recipe for 20 and 80 epochs; `whole24-e80-rw`, the 80 epochs with 256 mm training windows "
-           "anywhere along each scan's column (`msanet train --random-window`); `whole24any`, 80 epochs with the 'any disc' channel, "
+           "anywhere along each scan's column (`msanet train --random-window`), and on domain-randomised data (`whole24-e80-rw-dr`); `whole24any`, 80 epochs with the 'any disc' channel, "
            "domain-randomised data and random windows (`whole24any-centred`: without them); `whole24any1mm`, the same on the 1 mm "
            "grid for 40 epochs (the bundled model's first-stage recipe). Each test scan labelled whole, scored per scan type. "
            f"Source: {source('scan_types.md')}; what was tried and why: {source('whole_spine_trials.md')}.", "",
