@@ -209,17 +209,19 @@ def run(name: str) -> dict:
         return record
     train_only(name)
     train_s = train_seconds(out)
-    if not data.startswith("sg260"):  # trained on another set (mixed scan types): scored on the cervical benchmark's test split
-        split = "subject"
+    pred, evaluation = out / "pred", out / "eval"
+    if not data.startswith("sg260"):  # trained on another set (mixed scan types): scored on the cervical benchmark's test split,
+        split = "subject"  # in folders of its own (pred/ and eval/ hold that set's test scans, scan_types.py; same subject names)
+        pred, evaluation = out / "pred-sg260", out / "eval-sg260"
     splits = json.loads((SPLITS / f"{split}.json").read_text())
     test_images = split_images(DATA / "sg260", splits["test"])
     t1 = time.time()
-    msanet("predict", *test_images, "-o", str(out / "pred"), "--model", str(out / "best.safetensors"), "--quiet", "--overwrite")
+    msanet("predict", *test_images, "-o", str(pred), "--model", str(out / "best.safetensors"), "--quiet", "--overwrite")
     predict_s = time.time() - t1
-    msanet("evaluate", "--pred", str(out / "pred"), "--gt", str(DATA / "sg260"), "-o", str(out / "eval"), "--split", str(SPLITS / f"{split}.json"))
-    msanet("report", str(out), "-o", str(out / "report.html"))
+    msanet("evaluate", "--pred", str(pred), "--gt", str(DATA / "sg260"), "-o", str(evaluation), "--split", str(SPLITS / f"{split}.json"))
+    msanet("report", str(out), "-o", str(out / "report.html"), "--eval", str(evaluation), "--pred", str(pred))
     record = {"name": name, "train_seconds": round(train_s), "predict_seconds_per_image": round(predict_s / len(test_images), 3),
-              "flags": BASE_FLAGS + extra, "data": data, "split": split, "summary": json.loads((out / "eval" / "summary.json").read_text()),
+              "flags": BASE_FLAGS + extra, "data": data, "split": split, "summary": json.loads((evaluation / "summary.json").read_text()),
               "best_val_mse": best_val_mse(out)}
     record_path.write_text(json.dumps(record, indent=2))
     return record

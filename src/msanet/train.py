@@ -77,7 +77,8 @@ class TrainConfig:
     images show. With ``unlabelled: unknown`` (default) its unlabelled discs are left out of the loss
     (``dataset.DiscDataset``); ``background`` trains them as background, as the paper's target does.
     Long scans: ``random_window`` trains on ``preprocess.height``-row windows anywhere along each scan's column
-    (``dataset.DiscDataset``) instead of its centred window only; validation keeps the centred window.
+    (``dataset.DiscDataset``) instead of its centred window only; validation then measures its loss on the centred window
+    and decodes (metrics, threshold calibration) the whole column (``validation_heatmaps``).
     Speed: ``precision`` (``msanet.precision``: auto = bfloat16 autocast where the hardware has it
     natively) and ``channels_last`` (NHWC memory layout, faster convolutions on CPU); neither
     changes the model or the checkpoint.
