@@ -134,7 +134,7 @@ def add_family(family: str, flags: list[str]) -> None:
 # type by `scan-types`; benchmarks/default.yaml's crops), its fine-tunes (runs/whole24any/real-<subject>) as any1mmu's, beside the same mixed set.
 # whole24any1mm: the same on the 1 mm grid with the default recipe (any1mm's stage 1): it did not learn in 40 epochs.
 FAMILIES["whole24any"] = ["--num-discs", "24", "--any-disc", "--random-window"]
-FINE_TUNE_FLAGS["whole24any"] = ["--stop-after", "6", "--unlabelled", "unknown"]
+FINE_TUNE_FLAGS["whole24any"] = FINE_TUNE_FLAGS["any1mmu"]
 # whole24rw: the same with run whole24-e80-rw as stage 1 (the benchmark recipe, 24 channels, random windows, data/mixed200)
 FAMILIES["whole24rw"] = ["--num-discs", "24", "--random-window"]
 FINE_TUNE_FLAGS["whole24rw"] = FINE_TUNE_FLAGS["whole24any"]
@@ -172,10 +172,10 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           **{f"{family}/default-real": f"{label}, fine-tuned with the 6 real amu_t2w scans" for family, label in FAMILY_LABELS.items()}}
 
 
-def make_synth(name: str, *flags: str) -> None:
-    """``data/<name>``: 260 synthetic subjects of the benchmark seed with ``flags``, unless it exists."""
+def make_synth(name: str, *flags: str, subjects: int = 260) -> None:
+    """``data/<name>``: ``subjects`` synthetic subjects of the benchmark seed with ``flags``, unless it exists."""
     if not (DATA / name / "participants.tsv").exists():
-        msanet("synth", str(DATA / name), "--subjects", "260", "--seed", str(SEED), *flags, "--quiet")
+        msanet("synth", str(DATA / name), "--subjects", str(subjects), "--seed", str(SEED), *flags, "--quiet")
 
 
 def make_data() -> None:
@@ -191,8 +191,7 @@ def make_data() -> None:
 def make_mixed(data: str) -> None:
     """``data/<data>``: 200 synthetic subjects of mixed scan types (``MIXED_DATA``) and their split, unless they exist."""
     split, flags = MIXED_DATA[data]
-    if not (DATA / data / "participants.tsv").exists():
-        msanet("synth", str(DATA / data), "--subjects", "200", "--seed", str(SEED), "--scan-type", "mixed", *flags, "--quiet")
+    make_synth(data, "--scan-type", "mixed", *flags, subjects=200)
     if not (SPLITS / f"{split}.json").exists():
         msanet("split", str(DATA / data), "-o", str(SPLITS / f"{split}.json"), "--seed", str(SEED))
 

@@ -116,12 +116,18 @@ def test_shape_mismatch_raises():
         heatmap_mse(_out(torch.zeros(1, 2, 3, 3), [torch.zeros(1, 2, 3, 3)]), torch.zeros(1, 3, 3, 3))
 
 
-def test_total_loss_weights_contrastive():
+def _one_disc_two_pixels(emb: torch.Tensor):
+    """A 1 x 2 image whose first pixel is the disc, all-zero heatmap outputs, embeddings ``emb`` [1, 2, 1, 2]:
+    (target, output, contrastive loss with tau 0.5 and no margin)."""
     target = torch.zeros(1, 1, 1, 2)
     target[0, 0, 0, 0] = 1.0
-    emb = torch.tensor([[[[1.0, 0.0]], [[0.0, 1.0]]]])
     out = _out(torch.zeros(1, 1, 1, 2), [torch.zeros(1, 1, 1, 2)], emb)
-    fn = PrototypeContrastiveLoss(tau=0.5, beta=0.0)
+    return target, out, PrototypeContrastiveLoss(tau=0.5, beta=0.0)
+
+
+def test_total_loss_weights_contrastive():
+    emb = torch.tensor([[[[1.0, 0.0]], [[0.0, 1.0]]]])
+    target, out, fn = _one_disc_two_pixels(emb)
     loss, parts = total_loss(out, target, fn, lambda_contrastive=0.1)
     assert parts["mse"] == pytest.approx(0.5)
     assert loss.item() == pytest.approx(0.5 + 0.1 * parts["contrastive"], rel=1e-6)
@@ -174,11 +180,8 @@ def test_contrastive_leaves_unknown_pixels_out_by_hand():
 
 
 def test_total_loss_passes_weight_and_known_on():
-    target = torch.zeros(1, 1, 1, 2)
-    target[0, 0, 0, 0] = 1.0
     emb = torch.tensor([[[[1.0, 0.0]], [[1.0, 0.0]]]])
-    out = _out(torch.zeros(1, 1, 1, 2), [torch.zeros(1, 1, 1, 2)], emb)
-    fn = PrototypeContrastiveLoss(tau=0.5, beta=0.0)
+    target, out, fn = _one_disc_two_pixels(emb)
     weight = torch.tensor([[[[0.0, 1.0]]]])
     known = torch.tensor([[[1.0, 0.0]]])
     loss, parts = total_loss(out, target, fn, 0.1, weight=weight, known=known)
