@@ -75,6 +75,16 @@ RUN_SPECS["default-real"] = ("sg260-dr", "subject", REAL_FLAGS)
 RUN_SPECS["default-clutter"] = ("sg260-drc", "subject", [str(Path("benchmarks") / "default.yaml"), "--epochs", "40"])
 OPTIONAL_DATA = {"sg260-drc": ["--domain-random", "--clutter"]}  # data sets made only when a run needs them
 DATA_FLAGS = {"sg260": [], "sg260-dr": ["--domain-random"], **OPTIONAL_DATA}  # msanet synth flags of each 260-subject set
+# issue 15, item 0: why the plain stacked hourglass trailed a published one of the same family; one change each from
+# the baseline as it was (heads with PyTorch's default init: --no-zero-heads), same recipe, data, split and seed;
+# scored by `python benchmarks/experiments.py gap` (results/gap.md, diagnosis.md). gap-zeroheads is today's baseline.
+GAP_CONTROL = [*RUN_SPECS["baseline"][2], "--no-zero-heads"]
+GAP_CHANGES = {"gap-lr5e-4": ["--lr", "5e-4"], "gap-depth3": ["--depth", "3"], "gap-w128": ["--width", "128"],
+               "gap-w256": ["--width", "256"]}
+RUN_SPECS["gap-control"] = ("sg260", "subject", GAP_CONTROL)
+for _name, _flags in GAP_CHANGES.items():
+    RUN_SPECS[_name] = ("sg260", "subject", [*GAP_CONTROL, *_flags])
+RUN_SPECS["gap-zeroheads"] = ("sg260", "subject", RUN_SPECS["baseline"][2])  # the one change: zero heads, the default since
 RUN_SPECS["whole24"] = ("mixed200", "mixed", ["--num-discs", "24"])  # the whole-spine benchmark (benchmarks/scan_types.py)
 RUN_SPECS["whole24-e80"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80"])
 RUN_SPECS["whole24-e80-rw"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80", "--random-window"])  # one change: random windows
@@ -111,6 +121,11 @@ FAMILY_LABELS = {"any": "default recipe + 'any disc' channel", "any1mm": "defaul
                  "fine1mm": "default recipe, 1 mm grid", "anyhead": "default recipe + 'any disc' channel, heatmaps at stride 1",
                  "whole24any": "24 channels (C1-C2 .. L5-S1) + 'any disc' channel, mixed scan types, random windows along the column",
                  "whole24rw": "24 channels (C1-C2 .. L5-S1), mixed scan types, random windows along the column"}
+
+
+# anyz: family any again with the heatmap heads zero-initialised (the default since the issue-15 diagnosis, diagnosis.md)
+FAMILIES["anyz"] = FAMILIES["any"]
+FAMILY_LABELS["anyz"] = "default recipe + 'any disc' channel, zero-initialised heads"
 
 
 def stage1_run(family: str) -> str:
@@ -154,6 +169,7 @@ EXPERIMENTS = {
     "default": ["default"],
     "default-real": ["default-real"],
     "default-clutter": ["default-clutter"],
+    "gap": ["gap-control", *GAP_CHANGES, "gap-zeroheads"],
     "seeds": ["baseline", "mgca", "contrastive", "full", "baseline-seed1", "mgca-seed1", "contrastive-seed1", "full-seed1"],
 }
 LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", "mgca": "+ M-GCA", "contrastive": "+ contrastive",
@@ -161,6 +177,8 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "baseline-site": "stacked hourglass (baseline)", "default": "default model (domain-randomised training)",
           "baseline-seed1": "stacked hourglass (baseline), seed 1", "full-seed1": "MSA-Net (full), seed 1",
           "mgca-seed1": "+ M-GCA, seed 1", "contrastive-seed1": "+ contrastive, seed 1",
+          "gap-control": "baseline, heads with PyTorch's default init (as before)",
+          **{name: f"as before, {' '.join(flags)}" for name, flags in GAP_CHANGES.items()}, "gap-zeroheads": "as before, zero-initialised heads",
           "default-real": "default model fine-tuned with the 6 real amu_t2w scans",
           "default-clutter": "default recipe, domain-randomised data with soft-tissue clutter", "whole24": "24 channels, mixed scan types", "whole24-e80": "24 channels, mixed scan types, 80 epochs",
           "whole24any": "24 channels + 'any disc' channel, domain-randomised mixed scan types, random windows along the column, 80 epochs",

@@ -100,7 +100,8 @@ def test_heatmap_only_wrapper_and_config_round_trip():
 @pytest.mark.parametrize("any_disc, out_stride", [(False, 4), (True, 4), (True, 1), (False, 2)])
 def test_every_parameter_receives_a_gradient(any_disc, out_stride):
     torch.manual_seed(0)
-    model = MSANet(MSANetConfig(**TINY, learnable_c=True, any_disc=any_disc, out_stride=out_stride)).train()
+    # zero_heads=False: zero heads (the default) pass no gradient on the first step to the layers before them
+    model = MSANet(MSANetConfig(**TINY, learnable_c=True, any_disc=any_disc, out_stride=out_stride, zero_heads=False)).train()
     f = 4 // out_stride
     target = torch.zeros(2, 11 + any_disc, 16 * f, 16 * f)
     at = lambda r, c: (slice(r * f, r * f + f), slice(c * f, c * f + f))  # noqa: E731  one 1/4-grid pixel, on the target's grid
@@ -114,6 +115,24 @@ def test_every_parameter_receives_a_gradient(any_disc, out_stride):
     loss.backward()
     missing = [n for n, p in model.named_parameters() if p.grad is None or not torch.any(p.grad != 0)]
     assert not missing, missing
+
+
+@pytest.mark.parametrize("kwargs", [dict(TINY), dict(TINY, mgca=False, fusion=False, contrastive=False, any_disc=True)])
+def test_zero_heads_start_from_an_empty_map_and_leave_it_after_one_step(kwargs):
+    torch.manual_seed(0)
+    model = MSANet(MSANetConfig(**kwargs, zero_heads=True)).train()
+    x, target = torch.rand(2, 1, 64, 64), torch.zeros(2, model.cfg.num_outputs, 16, 16)
+    target[:, 0, 4, 5] = 1.0
+    out = model(x)
+    assert all(torch.equal(h, torch.zeros_like(h)) for h in [out.heatmaps, *out.stack_heatmaps])
+    default = MSANet(MSANetConfig(**kwargs, zero_heads=False)).train()(x).heatmaps
+    assert default.std() > 0.05  # what PyTorch's default head init gives instead
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    loss, _ = total_loss(out, target, PrototypeContrastiveLoss(max_pixels_per_class=8), num_discs=model.cfg.num_discs)
+    loss.backward()
+    assert all(torch.any(s.head.weight.grad != 0) for s in model.stacks)  # the heads learn from the first step
+    optimizer.step()
+    assert model(x).heatmaps[:, 0, 4, 5].mean() > 0
 
 
 @pytest.mark.parametrize(
@@ -132,6 +151,7 @@ def test_every_parameter_receives_a_gradient(any_disc, out_stride):
         (dict(any_disc="no"), "any_disc='no'"),
         (dict(out_stride=3), "out_stride=3"),
         (dict(out_stride=True), "out_stride=True"),
+        (dict(zero_heads=0), "zero_heads=0"),
     ],
 )
 def test_invalid_config_raises(kwargs, message):

@@ -162,16 +162,17 @@ def test_vocabulary_is_a_config_value(bids_root, tmp_path, num_discs):
 
 
 def test_any_disc_channel_and_finer_head_train_and_predict_end_to_end(bids_root, tmp_path):
-    """--any-disc: one more output channel; --out-stride 2: heatmaps on a 2-pixel grid. Both saved in the checkpoint's
-    config; predict decodes them (names by the any-disc peaks)."""
+    """--any-disc: one more output channel; --out-stride 2: heatmaps on a 2-pixel grid; --no-zero-heads. All
+    saved in the checkpoint's config; predict decodes them (names by the any-disc peaks)."""
     from msanet.cli import main
 
     flags = ["--bids", str(bids_root), "--cache-dir", str(tmp_path / "cache"), "--epochs", "2", "--size", "48x32", "--pixel-mm", "1",
              "--width", "8", "--depth", "2", "--embed-dim", "8", "--threads", "1", "--quiet", "--sigma-mm", "4", "--any-disc", "--any-sigma-mm", "3",
-             "--out-stride", "2"]
+             "--out-stride", "2", "--no-zero-heads"]
     assert main(["train", *flags, "--out", str(tmp_path / "run")]) == 0
     cfg = TrainConfig.load(tmp_path / "run" / "config.yaml")
     assert cfg.model.any_disc and cfg.any_sigma_mm == 3.0 and cfg.model.out_stride == cfg.stride == 2
+    assert not cfg.model.zero_heads
     ckpt = load_checkpoint(tmp_path / "run" / "best.safetensors")
     assert ckpt.model_config.any_disc and ckpt.model.stacks[0].head.out_channels == 12 and ckpt.stride == 2
     image = next(bids_root.glob("sub-*/anat/*_T2w.nii.gz"))

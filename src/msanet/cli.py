@@ -103,6 +103,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             base["model"][switch] = False
     if args.any_disc:
         base["model"]["any_disc"] = True
+    if args.no_zero_heads:
+        base["model"]["zero_heads"] = False
     if args.out_stride is not None:
         base["model"]["out_stride"] = base["stride"] = args.out_stride
     for key in ("width", "depth", "embed_dim", "num_discs"):
@@ -302,6 +304,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--random-window", action="store_true", help="train on windows anywhere along each scan's column, not only "
                                                                 "its centred window (thoracic, lumbar and whole-spine scans)")
+    p.add_argument("--no-zero-heads", action="store_true", help="ablation: PyTorch's default init of the heatmap heads instead of zero "
+                   "(benchmarks/results/diagnosis.md)")
     p.add_argument("--width", type=int, help="model width (channels; default 114 = 2.98 M parameters)")
     p.add_argument("--depth", type=int, help="hourglass depth (default 4)")
     p.add_argument("--embed-dim", type=int, help="contrastive embedding size (default 64)")

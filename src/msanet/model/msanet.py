@@ -57,6 +57,7 @@ class MSANetConfig:
     embed_dim: int = 64
     any_disc: bool = False
     out_stride: int = STRIDE
+    zero_heads: bool = True  # initialisation (not in the paper): every heatmap head starts at 0, i.e. predicts an empty map
 
     def __post_init__(self) -> None:
         for name in ("in_channels", "num_discs", "width", "num_stacks", "depth", "embed_dim"):
@@ -69,7 +70,7 @@ class MSANetConfig:
             raise ValueError(f"num_discs={self.num_discs} must be <= 24 (SCT values 2..25)")
         if isinstance(self.gca_c, bool) or not isinstance(self.gca_c, (int, float)) or not 0 < self.gca_c < math.inf:
             raise ValueError(f"gca_c={self.gca_c!r} must be a finite number > 0")
-        for name in ("mgca", "fusion", "contrastive", "learnable_c", "any_disc"):
+        for name in ("mgca", "fusion", "contrastive", "learnable_c", "any_disc", "zero_heads"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name}={getattr(self, name)!r} must be true or false")
 
@@ -118,6 +119,9 @@ class Stack(nn.Module):
         self.conv = ConvBNReLU(c, c, 1)
         self.mgca = MGCA(c, cfg.gca_c, cfg.learnable_c) if cfg.mgca else None
         self.head = nn.Conv2d(c, cfg.num_outputs, 1)
+        if cfg.zero_heads:  # PyTorch's default init gives heatmaps of std ~0.4 where the targets are ~0 almost everywhere
+            nn.init.zeros_(self.head.weight)
+            nn.init.zeros_(self.head.bias)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         y = self.conv(self.residual(self.hourglass(x)))  # [B, C, h, w]
