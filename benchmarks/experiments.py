@@ -7,6 +7,9 @@
     python benchmarks/experiments.py site        # site-held-out generalisation
     python benchmarks/experiments.py default     # the synthetic-only default model (domain-randomised training)
     python benchmarks/experiments.py seeds       # run-to-run variation: the four ablation runs with a second seed
+    python benchmarks/experiments.py gap         # why the baseline trailed the peers: one change each (issue 15, diagnosis.md)
+    python benchmarks/experiments.py lambda      # the weight of the contrastive term: 0.1, 0.01, 0.001 (default)
+    python benchmarks/experiments.py localisation # finer than the 8 mm heatmap grid: stride-2 head, smaller sigma
     python benchmarks/experiments.py real [--model PATH] [--folds DIR] [--name NAME]  # the real scans of ../shared/data/real
     python benchmarks/experiments.py scan-types  # 24-channel models on mixed scan types, scored per type (scan_types.py)
     python benchmarks/experiments.py family F [--bundle]  # a two-stage family (any, any1mm, any1mmu, any1mmc2, fine1mm, anyhead, whole24any, whole24rw): stage 1,
@@ -85,6 +88,14 @@ RUN_SPECS["gap-control"] = ("sg260", "subject", GAP_CONTROL)
 for _name, _flags in GAP_CHANGES.items():
     RUN_SPECS[_name] = ("sg260", "subject", [*GAP_CONTROL, *_flags])
 RUN_SPECS["gap-zeroheads"] = ("sg260", "subject", RUN_SPECS["baseline"][2])  # the one change: zero heads, the default since
+# issue 15, item 0: the weight of the contrastive term (its loss is O(1), the heatmap MSE O(1e-3): at 0.1, the default
+# until these runs, it drowned the MSE); 0.001 is the default since ('full')
+RUN_SPECS["contrastive-l0.1"] = ("sg260", "subject", [*RUN_SPECS["contrastive"][2], "--lambda-contrastive", "0.1"])
+RUN_SPECS["full-l0.1"] = ("sg260", "subject", ["--lambda-contrastive", "0.1"])
+RUN_SPECS["full-l0.01"] = ("sg260", "subject", ["--lambda-contrastive", "0.01"])
+# issue 15, item 2: localisation finer than the 8 mm heatmap grid, one change each from 'full'
+RUN_SPECS["full-os2"] = ("sg260", "subject", ["--out-stride", "2"])  # final heatmaps on a 4 mm grid (upsampling head)
+RUN_SPECS["full-sigma6"] = ("sg260", "subject", ["--sigma-mm", "6"])  # narrower target Gaussians (10 mm by default)
 RUN_SPECS["whole24"] = ("mixed200", "mixed", ["--num-discs", "24"])  # the whole-spine benchmark (benchmarks/scan_types.py)
 RUN_SPECS["whole24-e80"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80"])
 RUN_SPECS["whole24-e80-rw"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80", "--random-window"])  # one change: random windows
@@ -169,6 +180,8 @@ EXPERIMENTS = {
     "default": ["default"],
     "default-real": ["default-real"],
     "default-clutter": ["default-clutter"],
+    "lambda": ["contrastive-l0.1", "contrastive", "full-l0.1", "full-l0.01", "full"],
+    "localisation": ["full", "full-os2", "full-sigma6"],
     "gap": ["gap-control", *GAP_CHANGES, "gap-zeroheads"],
     "seeds": ["baseline", "mgca", "contrastive", "full", "baseline-seed1", "mgca-seed1", "contrastive-seed1", "full-seed1"],
 }
@@ -177,6 +190,8 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "baseline-site": "stacked hourglass (baseline)", "default": "default model (domain-randomised training)",
           "baseline-seed1": "stacked hourglass (baseline), seed 1", "full-seed1": "MSA-Net (full), seed 1",
           "mgca-seed1": "+ M-GCA, seed 1", "contrastive-seed1": "+ contrastive, seed 1",
+          "contrastive-l0.1": "+ contrastive, lambda 0.1", "full-l0.1": "MSA-Net (full), lambda 0.1", "full-l0.01": "MSA-Net (full), lambda 0.01",
+          "full-os2": "MSA-Net (full), heatmaps at stride 2 (4 mm)", "full-sigma6": "MSA-Net (full), sigma 6 mm",
           "gap-control": "baseline, heads with PyTorch's default init (as before)",
           **{name: f"as before, {' '.join(flags)}" for name, flags in GAP_CHANGES.items()}, "gap-zeroheads": "as before, zero-initialised heads",
           "default-real": "default model fine-tuned with the 6 real amu_t2w scans",

@@ -108,7 +108,7 @@ class PrototypeContrastiveLoss(nn.Module):
 
 
 def total_loss(
-    output, target: torch.Tensor, contrastive: PrototypeContrastiveLoss | None = None, lambda_contrastive: float = 0.1,
+    output, target: torch.Tensor, contrastive: PrototypeContrastiveLoss | None = None, lambda_contrastive: float = 0.001,
     num_discs: int | None = None, weight: torch.Tensor | None = None, known: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict]:
     """MSE over all heatmap outputs + lambda * contrastive (when ``contrastive`` is given and embeddings are present).

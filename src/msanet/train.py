@@ -102,7 +102,7 @@ class TrainConfig:
     stride: int = 4  # grid of the target heatmaps: the model's out_stride
     tau: float = 0.1
     beta: float = 0.1
-    lambda_contrastive: float = 0.1
+    lambda_contrastive: float = 0.001  # the contrastive loss is O(1), the mean-over-pixels MSE O(1e-3): 0.1 let it drown the MSE (diagnosis.md)
     augment: bool = True
     max_train_items: int | None = None
     max_val_items: int | None = None
