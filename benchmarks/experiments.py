@@ -10,6 +10,7 @@
     python benchmarks/experiments.py gap         # why the baseline trailed the peers: one change each (issue 15, diagnosis.md)
     python benchmarks/experiments.py lambda      # the weight of the contrastive term: 0.1, 0.01, 0.001 (default)
     python benchmarks/experiments.py localisation # finer than the 8 mm heatmap grid: stride-2 head, smaller sigma
+    python benchmarks/experiments.py fresh [--model PATH]  # a model (default: the bundled one) on 40 new synthetic subjects (seed 2026)
     python benchmarks/experiments.py real [--model PATH] [--folds DIR] [--name NAME]  # the real scans of ../shared/data/real
     python benchmarks/experiments.py scan-types  # 24-channel models on mixed scan types, scored per type (scan_types.py)
     python benchmarks/experiments.py family F [--bundle]  # a two-stage family (any, any1mm, any1mmu, any1mmc2, fine1mm, anyhead, whole24any, whole24rw): stage 1,
@@ -35,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from common import RESULTS, ROOT, commit, header, machine, msanet, num, sha256
-from real_scans import REAL
+from real_scans import DEFAULT_MODEL, REAL
 
 DATA = ROOT / "data"
 RUNS = ROOT / "benchmarks" / "runs"
@@ -100,6 +101,9 @@ RUN_SPECS["whole24"] = ("mixed200", "mixed", ["--num-discs", "24"])  # the whole
 RUN_SPECS["whole24-e80"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80"])
 RUN_SPECS["whole24-e80-rw"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80", "--random-window"])  # one change: random windows
 RUN_SPECS["whole24-e80-rw-dr"] = ("mixed200-dr", "mixed-dr", RUN_SPECS["whole24-e80-rw"][2])  # ... and one more: domain-randomised data
+# the same two with the heatmap heads zero-initialised (the default since the issue-15 diagnosis; the runs above had random heads)
+RUN_SPECS["whole24z-rw"] = ("mixed200", "mixed", RUN_SPECS["whole24-e80-rw"][2])
+RUN_SPECS["whole24z-rw-dr"] = ("mixed200-dr", "mixed-dr", RUN_SPECS["whole24-e80-rw"][2])
 MIXED_DATA = {"mixed200": ("mixed", []), "mixed200-dr": ("mixed-dr", ["--domain-random"])}  # 200 mixed-type subjects: split, flags
 for _subject in REAL_SUBJECTS:  # leave-one-subject-out twins of default-real: real-<subject> never saw <subject>
     RUN_SPECS[f"real-{_subject}"] = ("sg260-dr", "subject", [*REAL_FLAGS, "--exclude-subjects", _subject])
@@ -137,6 +141,10 @@ FAMILY_LABELS = {"any": "default recipe + 'any disc' channel", "any1mm": "defaul
 # anyz: family any again with the heatmap heads zero-initialised (the default since the issue-15 diagnosis, diagnosis.md)
 FAMILIES["anyz"] = FAMILIES["any"]
 FAMILY_LABELS["anyz"] = "default recipe + 'any disc' channel, zero-initialised heads"
+# any1mmz: the bundled recipe (any1mm) with zero-initialised heads; a GPU's work for stage 1 (bash benchmarks/gpu_families.sh any1mmz)
+FAMILIES["any1mmz"] = FAMILIES["any1mm"]
+FINE_TUNE_FLAGS["any1mmz"] = FINE_TUNE_FLAGS["any1mm"]
+FAMILY_LABELS["any1mmz"] = "default recipe + 'any disc' channel, 1 mm grid, zero-initialised heads"
 
 
 def stage1_run(family: str) -> str:
@@ -198,6 +206,8 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "default-clutter": "default recipe, domain-randomised data with soft-tissue clutter", "whole24": "24 channels, mixed scan types", "whole24-e80": "24 channels, mixed scan types, 80 epochs",
           "whole24any": "24 channels + 'any disc' channel, domain-randomised mixed scan types, random windows along the column, 80 epochs",
           "whole24-e80-rw": "24 channels, mixed scan types, 80 epochs, random windows along the column",
+          "whole24z-rw": "24 channels, mixed scan types, 80 epochs, random windows, zero-initialised heads",
+          "whole24z-rw-dr": "24 channels, domain-randomised mixed scan types, 80 epochs, random windows, zero-initialised heads",
           "whole24-e80-rw-dr": "24 channels, domain-randomised mixed scan types, 80 epochs, random windows along the column",
           "whole24any-centred": "24 channels + 'any disc' channel, domain-randomised mixed scan types, centred windows, 80 epochs",
           "whole24any1mm": "24 channels + 'any disc' channel, 1 mm grid, domain-randomised mixed scan types, random windows along the column",
@@ -373,12 +383,13 @@ def write_model_card(record: dict) -> None:
     folds = f"benchmarks/runs/{family}" if family else "benchmarks/runs"
     start = json.loads((RUNS / stage1 / "best.json").read_text()) if tc.get("init") else None
     extras = (["the class-agnostic 'any disc' channel (discs placed by its peaks, named by anatomical order: `decode.name_positions`)"]
-              if mc.get("any_disc") else []) + ([f"heatmaps at stride {mc['out_stride']} (upsampling head)"] if mc.get("out_stride", 4) != 4 else [])
+              if mc.get("any_disc") else []) + ([f"heatmaps at stride {mc['out_stride']} (upsampling head)"] if mc.get("out_stride", 4) != 4 else []) \
+        + (["heatmap heads initialised at zero (benchmarks/results/diagnosis.md)"] if mc.get("zero_heads") else [])
     card = [
         "# msanet default model", "",
         f"- file: `msanet-default.safetensors` ({size_mb:.1f} MB) + `msanet-default.json` (config, config hash, calibrated threshold "
         f"{meta['threshold']:.3f}); made by `python benchmarks/experiments.py {made_by}` at commit {commit()}",
-        f"- architecture: full MSA-Net (M-GCA, fusion, contrastive training), width {mc['width']}, "
+        f"- architecture: full MSA-Net (M-GCA, fusion, contrastive training with weight {tc['lambda_contrastive']:g}), width {mc['width']}, "
         f"{mc['num_discs']} disc channels (C1-C2 .. T4-T5)" + "".join(f"; plus {e} (not in the paper)" for e in extras),
         f"- input: mid-sagittal slab resampled to {meta['preprocess']['height']} x {meta['preprocess']['width']} px at "
         f"{meta['preprocess']['pixel_mm']} mm (field of view {meta['preprocess']['height'] * meta['preprocess']['pixel_mm']:.0f} mm; "
@@ -441,6 +452,41 @@ def write_model_card(record: dict) -> None:
     (weights / "MODEL_CARD.md").write_text("\n".join(card) + "\n")
 
 
+FRESH_SEED, FRESH_SUBJECTS = 2026, 40  # subjects no model here trained, validated or was tested on (the benchmark is seed 0)
+
+
+def run_fresh(model: Path) -> Path:
+    """The model on newly generated synthetic subjects, as a new user would try it (issue 15): `msanet synth` with another
+    seed, `msanet predict`, `msanet evaluate` on every image; results/fresh.md and .csv."""
+    from real_scans import model_name
+
+    started = time.time()
+    data = DATA / f"fresh{FRESH_SUBJECTS}-seed{FRESH_SEED}"
+    if not (data / "participants.tsv").exists():
+        msanet("synth", str(data), "--subjects", str(FRESH_SUBJECTS), "--seed", str(FRESH_SEED), "--quiet")
+    images = sorted(str(p) for p in data.glob("sub-*/anat/sub-*_T*w.nii.gz"))
+    pred = RUNS / "fresh" / sha256(model)[:12]
+    msanet("predict", *images, "-o", str(pred), "--model", str(model), "--quiet", "--overwrite")
+    msanet("evaluate", "--pred", str(pred), "--gt", str(data), "-o", str(pred / "eval"))
+    summary = json.loads((pred / "eval" / "summary.json").read_text())
+    name = model_name(model)
+    lines = [*header("The model on newly generated synthetic subjects", "python benchmarks/experiments.py fresh"
+                     + ("" if model == DEFAULT_MODEL.resolve() else f" --model {name}"))[:-1],
+             f"- wall time of this command: {time.time() - started:.0f} s", f"- model: `{name}` (sha256 {sha256(model)[:12]})",
+             f"- data: `msanet synth {data.relative_to(ROOT)} --subjects {FRESH_SUBJECTS} --seed {FRESH_SEED}` (cervical Spine-Generic-like; "
+             "the benchmark's subjects are seed 0), every image scored, label-matched, 2D mid-sagittal mm, R = 5 mm", "",
+             "| contrast | images | discs labelled | found within 5 mm under their name | FPR | DTT mean +- std (mm) |", "|---|---|---|---|---|---|"]
+    csv_rows = ["contrast,n_images,n_gt,tp,detection_rate,fpr,dtt_mean_mm,dtt_std_mm"]
+    for contrast, spaces in sorted(summary["contrasts"].items()):
+        m = spaces["2d"]
+        lines.append(f"| {contrast} | {m['n_images']} | {m['n_gt']} | {m['tp']} ({num(1 - m['fnr'], True)}) | {num(m['fpr'], True)} | "
+                     f"{num(m['dtt_mean'])} +- {num(m['dtt_std'])} |")
+        csv_rows.append(f"{contrast},{m['n_images']},{m['n_gt']},{m['tp']},{1 - m['fnr']},{m['fpr']},{m['dtt_mean']},{m['dtt_std']}")
+    (RESULTS / "fresh.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / "fresh.csv").write_text("\n".join(csv_rows) + "\n")
+    return RESULTS / "fresh.md"
+
+
 def run_family(family: str, bundle: bool = False) -> None:
     """Train (unless finished) and score a two-stage family: the synthetic test split of its stage 1
     (results/<family>.md), stage 1 on the real scans (real-<family>-synthetic-only.md) and the six fine-tunes, each real
@@ -471,7 +517,7 @@ def main() -> None:
     if sys.argv[1:2] == ["real"]:
         import argparse
 
-        from real_scans import DEFAULT_MODEL, run_real
+        from real_scans import run_real
 
         parser = argparse.ArgumentParser(prog="python benchmarks/experiments.py real", description="the real-scan benchmark")
         parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="checkpoint (.safetensors with its .json); default: the bundled model")
@@ -480,6 +526,13 @@ def main() -> None:
         parser.add_argument("--name", default="real", help="results file stem (default: real; pictures go to docs/figures/ only for it)")
         args = parser.parse_args(sys.argv[2:])
         print(f"wrote {run_real(args.model, args.folds, args.name)}")
+        return
+    if sys.argv[1:2] == ["fresh"]:
+        import argparse
+
+        parser = argparse.ArgumentParser(prog="python benchmarks/experiments.py fresh", description="a model on new synthetic subjects")
+        parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="checkpoint (.safetensors with its .json); default: the bundled model")
+        print(f"wrote {run_fresh(parser.parse_args(sys.argv[2:]).model.resolve())}")
         return
     if sys.argv[1:2] == ["train"]:
         import argparse

@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 export OMP_WAIT_POLICY=PASSIVE GOMP_SPINCOUNT=0  # no busy-waiting threads when other processes share the cores
-for e in data default default-real scan-types table1 seeds ablation site sensitivity; do
+for e in data default scan-types gap table1 seeds ablation lambda localisation site sensitivity; do
   "$PY" benchmarks/experiments.py "$e"
 done
 "$PY" benchmarks/experiments.py real --folds benchmarks/runs

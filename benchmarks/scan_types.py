@@ -4,7 +4,8 @@
 cervical, thoracic, lumbar and whole-spine scans, transitional anatomy included): ``whole24`` and ``whole24-e80``, the
 benchmark recipe (``experiments.BASE_FLAGS``, 128 x 128 px at 2 mm) for 20 and 80 epochs on ``data/mixed200``;
 ``whole24-e80-rw``, the 80 epochs with training windows anywhere along each column (``--random-window``; one change);
-``whole24-e80-rw-dr``, that on the domain-randomised ``data/mixed200-dr`` (one more change);
+``whole24-e80-rw-dr``, that on the domain-randomised ``data/mixed200-dr`` (one more change); ``whole24z-rw-dr`` and
+``whole24z-rw``: those two again with the heatmap heads zero-initialised (the default since; the others had random heads);
 ``whole24any``, the 80 epochs with the "any disc" channel, random windows and ``benchmarks/default.yaml``'s crops, on the
 domain-randomised ``data/mixed200-dr``; ``whole24any-centred``, the same without random windows; ``whole24any1mm``, the
 bundled model's stage-1 recipe (any disc, 1 mm grid, 40 epochs) with random windows on mixed200-dr. Each run's test subjects are predicted (whole scans, any length) and
@@ -25,7 +26,8 @@ from msanet import bids
 from msanet.fileio import ensure_dir, write_text
 
 SCAN_TYPES = ("cervical", "thoracic", "lumbar", "whole")
-RUNS = ("whole24", "whole24-e80", "whole24-e80-rw", "whole24-e80-rw-dr", "whole24any", "whole24any-centred", "whole24any1mm")  # see the module docstring
+RUNS = ("whole24", "whole24-e80", "whole24-e80-rw", "whole24-e80-rw-dr", "whole24any", "whole24any-centred", "whole24any1mm",
+        "whole24z-rw-dr", "whole24z-rw")  # see the module docstring
 COLUMNS = ["run", "scan_type", "contrast", "n_images", "n_gt", "n_pred", "tp", "naming_errors", "dtt_mean_mm", "fnr", "fpr"]
 
 
@@ -79,7 +81,8 @@ def run_scan_types(specs: dict, train_run, split_images) -> None:
              "- models: `msanet train --num-discs 24` with the benchmark recipe (`experiments.py` BASE_FLAGS: 128 x 128 px at 2 mm, "
              "width 64, 20 epochs, centred 256 mm training windows) on mixed200: run `whole24`; the same with `--epochs 80`: run "
              "`whole24-e80`; the same with `--random-window` (256 mm training windows anywhere along each scan's column): run "
-             "`whole24-e80-rw`, and the same on mixed200-dr: run `whole24-e80-rw-dr`; on mixed200-dr: run `whole24any`, the same 80 epochs with `--any-disc --random-window` and "
+             "`whole24-e80-rw`, and the same on mixed200-dr: run `whole24-e80-rw-dr`; these two with zero-initialised heatmap heads "
+             "(the default since commit 88e011f; all other runs here had randomly initialised heads): `whole24z-rw`, `whole24z-rw-dr`; on mixed200-dr: run `whole24any`, the same 80 epochs with `--any-disc --random-window` and "
              "`benchmarks/default.yaml`'s crops; run `whole24any-centred`, the same without `--random-window`; run `whole24any1mm`, the recipe of "
              "the bundled model's stage 1 (`benchmarks/default.yaml`, 40 epochs, `--any-disc --pixel-mm 1 --size 256x256 "
              "--any-sigma-mm 4`) with `--random-window`; prediction on each whole scan (overlapping windows)",
