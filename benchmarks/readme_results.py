@@ -236,6 +236,14 @@ def section_seeds() -> list[str]:
                             f"{'helps' if holds[0] else 'does not help'}, contrastive alone {'helps' if holds[1] else 'does not help'}, "
                             f"full {'best' if holds[2] else 'not best'})")
         out[-1] += " The paper's ablation ordering on DTT, " + "; ".join(verdicts) + "."
+    if len(pairs) > 1:
+        for metric, values, fmt in (("DTT", dtt, lambda x: f"{num(x)} mm"), ("FNR", fnr, lambda x: num(x, True))):
+            spread = max(abs(values[n] - values[n + "-seed1"]) for n in pairs)
+            mean = {n: (values[n] + values[n + "-seed1"]) / 2 for n in pairs}
+            beyond = [f"{LABELS[a]} vs {LABELS[b]} ({fmt(abs(mean[a] - mean[b]))})" for i, a in enumerate(pairs) for b in pairs[i + 1:]
+                      if abs(mean[a] - mean[b]) > spread]
+            out[-1] += (f" Largest change of one run's mean {metric} between the seeds: {fmt(spread)}; differences between two runs' "
+                        f"two-seed means larger than that: {', '.join(beyond) if beyond else 'none'}.")
     out[-1] += (" Differences of the size the seed alone makes cannot be read as findings. Two seeds show a spread; they do not "
                 "give a confidence interval.")
     return out + [""]
