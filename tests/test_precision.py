@@ -27,10 +27,11 @@ def test_bf16_follows_float32():
     Eval mode (running statistics, as in predict): heatmaps within 3 %. Training mode: BatchNorm with batch
     statistics amplifies any small perturbation with depth at initialisation (float32 vs bfloat16 activations
     differ by ~1 % after the stem, tens of % at the last stack), so there the test compares what training does:
-    ten Adam steps on one batch lower the loss as much in bfloat16 as in float32."""
+    ten Adam steps on one batch lower the loss as much in bfloat16 as in float32 (within 10 %)."""
     x, target = torch.rand(2, 1, 64, 64), torch.rand(2, 11, 16, 16) ** 8
     torch.manual_seed(0)
-    model = MSANet(MSANetConfig(width=16, depth=2, embed_dim=8)).eval()
+    # random heads: zero-initialised ones give all-zero heatmaps in both precisions, which compares nothing
+    model = MSANet(MSANetConfig(width=16, depth=2, embed_dim=8, zero_heads=False)).eval()
     heatmaps = {}
     for precision in ("fp32", "bf16"):
         with torch.no_grad(), autocast(precision, CPU):
@@ -53,6 +54,6 @@ def test_bf16_follows_float32():
             loss.backward()
             opt.step()
             losses.append(float(loss.detach()))
-        assert losses[-1] < 0.5 * losses[0], (precision, losses)
+        assert losses[-1] < 0.9 * losses[0], (precision, losses)  # zero heads: starts at mean(target^2), ~-20 % in 10 steps
         final[precision] = losses[-1]
-    assert 0.5 < final["bf16"] / final["fp32"] < 2.0, final
+    assert 0.9 < final["bf16"] / final["fp32"] < 1.1, final
