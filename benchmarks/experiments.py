@@ -12,7 +12,7 @@
     python benchmarks/experiments.py localisation # finer than the 8 mm heatmap grid: stride-2 head, smaller sigma
     python benchmarks/experiments.py fresh [--model PATH]  # a model (default: the bundled one) on 40 new synthetic subjects (seed 2026)
     python benchmarks/experiments.py real [--model PATH] [--folds DIR] [--name NAME]  # the real scans of ../shared/data/real
-    python benchmarks/experiments.py scan-types  # 24-channel models on mixed scan types, scored per type (scan_types.py)
+    python benchmarks/experiments.py scan-types [RUN ...]  # 24-channel models on mixed scan types, scored per type (scan_types.py)
     python benchmarks/experiments.py family F [--bundle]  # a two-stage family (any, any1mm, any1mmu, any1mmc2, fine1mm, anyhead, whole24any, whole24rw): stage 1,
                                                   # its 6 leave-one-out fine-tunes, their synthetic and real scores;
                                                   # --bundle: also the fine-tune on all six, bundled as the default model
@@ -97,6 +97,7 @@ RUN_SPECS["full-l0.01"] = ("sg260", "subject", ["--lambda-contrastive", "0.01"])
 # issue 15, item 2: localisation finer than the 8 mm heatmap grid, one change each from 'full'
 RUN_SPECS["full-os2"] = ("sg260", "subject", ["--out-stride", "2"])  # final heatmaps on a 4 mm grid (upsampling head)
 RUN_SPECS["full-sigma6"] = ("sg260", "subject", ["--sigma-mm", "6"])  # narrower target Gaussians (10 mm by default)
+RUN_SPECS["full-sigma6-seed1"] = ("sg260", "subject", ["--sigma-mm", "6", "--seed", "1"])  # ... its second seed
 RUN_SPECS["whole24"] = ("mixed200", "mixed", ["--num-discs", "24"])  # the whole-spine benchmark (benchmarks/scan_types.py)
 RUN_SPECS["whole24-e80"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80"])
 RUN_SPECS["whole24-e80-rw"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80", "--random-window"])  # one change: random windows
@@ -145,6 +146,9 @@ FAMILY_LABELS["anyz"] = "default recipe + 'any disc' channel, zero-initialised h
 FAMILIES["any1mmz"] = FAMILIES["any1mm"]
 FINE_TUNE_FLAGS["any1mmz"] = FINE_TUNE_FLAGS["any1mm"]
 FAMILY_LABELS["any1mmz"] = "default recipe + 'any disc' channel, 1 mm grid, zero-initialised heads"
+# anyz6: anyz with target Gaussians of sigma 6 mm instead of 10 (the best localisation change of issue 15: localisation.md)
+FAMILIES["anyz6"] = [*FAMILIES["anyz"], "--sigma-mm", "6"]
+FAMILY_LABELS["anyz6"] = "default recipe + 'any disc' channel, zero-initialised heads, sigma 6 mm"
 
 
 def stage1_run(family: str) -> str:
@@ -190,6 +194,7 @@ EXPERIMENTS = {
     "default-clutter": ["default-clutter"],
     "lambda": ["contrastive-l0.1", "contrastive", "full-l0.1", "full-l0.01", "full"],
     "localisation": ["full", "full-os2", "full-sigma6"],
+    "sigma6-seed1": ["full-sigma6-seed1"],  # the second seed of localisation's best row (full, seed 1: seeds.md)
     "gap": ["gap-control", *GAP_CHANGES, "gap-zeroheads"],
     "seeds": ["baseline", "mgca", "contrastive", "full", "baseline-seed1", "mgca-seed1", "contrastive-seed1", "full-seed1"],
 }
@@ -200,6 +205,7 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "mgca-seed1": "+ M-GCA, seed 1", "contrastive-seed1": "+ contrastive, seed 1",
           "contrastive-l0.1": "+ contrastive, lambda 0.1", "full-l0.1": "MSA-Net (full), lambda 0.1", "full-l0.01": "MSA-Net (full), lambda 0.01",
           "full-os2": "MSA-Net (full), heatmaps at stride 2 (4 mm)", "full-sigma6": "MSA-Net (full), sigma 6 mm",
+          "full-sigma6-seed1": "MSA-Net (full), sigma 6 mm, seed 1",
           "gap-control": "baseline, heads with PyTorch's default init (as before)",
           **{name: f"as before, {' '.join(flags)}" for name, flags in GAP_CHANGES.items()}, "gap-zeroheads": "as before, zero-initialised heads",
           "default-real": "default model fine-tuned with the 6 real amu_t2w scans",
@@ -556,14 +562,18 @@ def main() -> None:
             sys.exit(f"usage: python benchmarks/experiments.py family {{{','.join(FAMILIES)}}} [--bundle]")
         run_family(sys.argv[2], bundle=sys.argv[3:] == ["--bundle"])
         return
-    if sys.argv[1:] == ["scan-types"]:
+    if sys.argv[1:2] == ["scan-types"]:
         from scan_types import RUNS as SCAN_TYPE_RUNS
         from scan_types import run_scan_types
 
+        names = sys.argv[2:] or list(SCAN_TYPE_RUNS)  # some runs only: the others keep their rows of scan_types.csv
+        if not set(names) <= set(SCAN_TYPE_RUNS):
+            sys.exit(f"usage: python benchmarks/experiments.py scan-types [{' '.join(SCAN_TYPE_RUNS)}]")
         make_data()
-        for data in MIXED_DATA:
-            make_mixed(data)
-        specs = {name: (DATA / RUN_SPECS[name][0], SPLITS / f"{RUN_SPECS[name][1]}.json") for name in SCAN_TYPE_RUNS}
+        for data in dict.fromkeys(RUN_SPECS[name][0] for name in names):
+            if data in MIXED_DATA:
+                make_mixed(data)
+        specs = {name: (DATA / RUN_SPECS[name][0], SPLITS / f"{RUN_SPECS[name][1]}.json") for name in names}
         run_scan_types(specs, train_only, split_images)
         return
     if len(sys.argv) != 2 or sys.argv[1] not in ("data", *EXPERIMENTS):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 
 from common import RESULTS, header, msanet, num
@@ -28,7 +29,29 @@ from msanet.fileio import ensure_dir, write_text
 SCAN_TYPES = ("cervical", "thoracic", "lumbar", "whole")
 RUNS = ("whole24", "whole24-e80", "whole24-e80-rw", "whole24-e80-rw-dr", "whole24any", "whole24any-centred", "whole24any1mm",
         "whole24z-rw-dr", "whole24z-rw")  # see the module docstring
-COLUMNS = ["run", "scan_type", "contrast", "n_images", "n_gt", "n_pred", "tp", "naming_errors", "dtt_mean_mm", "fnr", "fpr"]
+COLUMNS = ["run", "scan_type", "contrast", "n_images", "n_gt", "n_pred", "tp", "naming_errors", "dtt_mean_mm", "fnr", "fpr",
+           "predict_s_per_image"]
+COUNTS = ("n_images", "n_gt", "n_pred", "tp", "naming_errors")
+NUMERIC = ("n_images", "n_gt", "n_pred", "tp", "naming_errors", "dtt_mean_mm", "fnr", "fpr", "predict_s_per_image")
+
+
+def kept_rows(names: set[str]) -> tuple[list[dict], dict[str, float]]:
+    """Rows of ``scan_types.csv`` for the runs of ``RUNS`` not in ``names`` (kept when only some runs are re-scored), and
+    their predict s/image (from the csv, or from the markdown of a csv written before that column existed)."""
+    path = RESULTS / "scan_types.csv"
+    if not path.exists():
+        return [], {}
+    rows = [r for r in csv.DictReader(path.open()) if r["run"] in RUNS and r["run"] not in names]
+    old_md = (RESULTS / "scan_types.md").read_text() if (RESULTS / "scan_types.md").exists() else ""
+    seconds = dict((m.group(1), float(m.group(2))) for m in re.finditer(r"([\w.-]+) ([0-9.]+) s\b", old_md.split("predict per test image:")[-1].split("\n")[0]))
+    for r in rows:
+        for k in NUMERIC:
+            r[k] = float(r[k]) if r.get(k) not in (None, "", "nan") else float("nan")
+            if k in COUNTS:
+                r[k] = int(r[k])
+        if r["predict_s_per_image"] == r["predict_s_per_image"]:
+            seconds[r["run"]] = r["predict_s_per_image"]
+    return rows, {name: s for name, s in seconds.items() if name in {r["run"] for r in rows}}
 
 
 def evaluate_run(name: str, data, split: dict, types: dict, train_run, split_images) -> tuple[list[dict], float]:
@@ -51,20 +74,24 @@ def evaluate_run(name: str, data, split: dict, types: dict, train_run, split_ima
             m = spaces["2d"]
             rows.append({"run": name, "scan_type": scan_type, "contrast": contrast, "n_images": m["n_images"], "n_gt": m["n_gt"],
                          "n_pred": m["n_pred"], "tp": m["tp"], "naming_errors": m["naming_errors"], "dtt_mean_mm": m["dtt_mean"],
-                         "fnr": m["fnr"], "fpr": m["fpr"]})
+                         "fnr": m["fnr"], "fpr": m["fpr"], "predict_s_per_image": predict_s})
     return rows, predict_s
 
 
 def run_scan_types(specs: dict, train_run, split_images) -> None:
-    """``specs``: run name -> (data set folder, split file); ``train_run`` and ``split_images`` are experiments.py's (train
-    a run unless finished; the images of some subjects)."""
+    """``specs``: run name -> (data set folder, split file) of the runs to train (unless finished) and score; the other
+    runs of ``RUNS`` keep their rows of the existing ``scan_types.csv``. ``train_run`` and ``split_images`` are
+    experiments.py's (train a run unless finished; the images of some subjects)."""
     started = time.time()
-    rows, predict_s = [], {}
+    rows, predict_s = kept_rows(set(specs))
     for name, (data, split_path) in specs.items():
         split = json.loads(split_path.read_text())
         types = {sid: row.get("scan_type", "cervical") for sid, row in bids.read_participants(data).items()}
         run_rows, predict_s[name] = evaluate_run(name, data, split, types, train_run, split_images)
         rows += run_rows
+    order = {name: i for i, name in enumerate(RUNS)}
+    rows.sort(key=lambda r: order[r["run"]])  # stable: each run's rows keep their order
+    predict_s = {name: predict_s[name] for name in sorted(predict_s, key=order.get)}
     buf = io.StringIO()
     writer = csv.DictWriter(buf, COLUMNS)
     writer.writeheader()
@@ -72,7 +99,8 @@ def run_scan_types(specs: dict, train_run, split_images) -> None:
     write_text(RESULTS / "scan_types.csv", buf.getvalue())
     cervical = {(r["run"], r["contrast"]): r for r in rows if r["scan_type"] == "cervical"}
     lines = [*header("Whole spine: one 24-channel model per scan type (synthetic)", "python benchmarks/experiments.py scan-types")[:-1],
-             f"- wall time of this command: {time.time() - started:.0f} s (a finished training run is reused); predict per test image: "
+             f"- wall time of this command: {time.time() - started:.0f} s (a finished training run is reused; "
+             f"scored here: {', '.join(specs)}; the other runs' rows are kept from the previous scan_types.csv); predict per test image: "
              + ", ".join(f"{name} {s:.2f} s" for name, s in predict_s.items()),
              "- data: `msanet synth data/mixed200 --subjects 200 --seed 0 --scan-type mixed` (each subject one scan type: cervical "
              "Spine Generic 3D, thoracic, lumbar 2D TSE or whole spine in two or three stations; 4 or 6 lumbar vertebrae in ~10 %), "
