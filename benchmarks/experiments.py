@@ -461,9 +461,9 @@ def write_model_card(record: dict) -> None:
 FRESH_SEED, FRESH_SUBJECTS = 2026, 40  # subjects no model here trained, validated or was tested on (the benchmark is seed 0)
 
 
-def run_fresh(model: Path) -> Path:
+def run_fresh(model: Path, name: str = "fresh") -> Path:
     """The model on newly generated synthetic subjects, as a new user would try it (issue 15): `msanet synth` with another
-    seed, `msanet predict`, `msanet evaluate` on every image; results/fresh.md and .csv."""
+    seed, `msanet predict`, `msanet evaluate` on every image; results/<name>.md and .csv."""
     from real_scans import model_name
 
     started = time.time()
@@ -475,10 +475,10 @@ def run_fresh(model: Path) -> Path:
     msanet("predict", *images, "-o", str(pred), "--model", str(model), "--quiet", "--overwrite")
     msanet("evaluate", "--pred", str(pred), "--gt", str(data), "-o", str(pred / "eval"))
     summary = json.loads((pred / "eval" / "summary.json").read_text())
-    name = model_name(model)
+    shown = model_name(model)
     lines = [*header("The model on newly generated synthetic subjects", "python benchmarks/experiments.py fresh"
-                     + ("" if model == DEFAULT_MODEL.resolve() else f" --model {name}"))[:-1],
-             f"- wall time of this command: {time.time() - started:.0f} s", f"- model: `{name}` (sha256 {sha256(model)[:12]})",
+                     + ("" if model == DEFAULT_MODEL.resolve() else f" --model {shown}") + ("" if name == "fresh" else f" --name {name}"))[:-1],
+             f"- wall time of this command: {time.time() - started:.0f} s", f"- model: `{shown}` (sha256 {sha256(model)[:12]})",
              f"- data: `msanet synth {data.relative_to(ROOT)} --subjects {FRESH_SUBJECTS} --seed {FRESH_SEED}` (cervical Spine-Generic-like; "
              "the benchmark's subjects are seed 0), every image scored, label-matched, 2D mid-sagittal mm, R = 5 mm", "",
              "| contrast | images | discs labelled | found within 5 mm under their name | FPR | DTT mean +- std (mm) |", "|---|---|---|---|---|---|"]
@@ -488,9 +488,9 @@ def run_fresh(model: Path) -> Path:
         lines.append(f"| {contrast} | {m['n_images']} | {m['n_gt']} | {m['tp']} ({num(1 - m['fnr'], True)}) | {num(m['fpr'], True)} | "
                      f"{num(m['dtt_mean'])} +- {num(m['dtt_std'])} |")
         csv_rows.append(f"{contrast},{m['n_images']},{m['n_gt']},{m['tp']},{1 - m['fnr']},{m['fpr']},{m['dtt_mean']},{m['dtt_std']}")
-    (RESULTS / "fresh.md").write_text("\n".join(lines) + "\n")
-    (RESULTS / "fresh.csv").write_text("\n".join(csv_rows) + "\n")
-    return RESULTS / "fresh.md"
+    (RESULTS / f"{name}.md").write_text("\n".join(lines) + "\n")
+    (RESULTS / f"{name}.csv").write_text("\n".join(csv_rows) + "\n")
+    return RESULTS / f"{name}.md"
 
 
 def run_family(family: str, bundle: bool = False) -> None:
@@ -538,7 +538,9 @@ def main() -> None:
 
         parser = argparse.ArgumentParser(prog="python benchmarks/experiments.py fresh", description="a model on new synthetic subjects")
         parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="checkpoint (.safetensors with its .json); default: the bundled model")
-        print(f"wrote {run_fresh(parser.parse_args(sys.argv[2:]).model.resolve())}")
+        parser.add_argument("--name", default="fresh", help="results file stem (default: fresh, the bundled model's)")
+        args = parser.parse_args(sys.argv[2:])
+        print(f"wrote {run_fresh(args.model.resolve(), args.name)}")
         return
     if sys.argv[1:2] == ["train"]:
         import argparse
