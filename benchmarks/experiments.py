@@ -176,8 +176,16 @@ FINE_TUNE_FLAGS["whole24any"] = FINE_TUNE_FLAGS["any1mmu"]
 # whole24rw: the same with run whole24-e80-rw as stage 1 (the benchmark recipe, 24 channels, random windows, data/mixed200)
 FAMILIES["whole24rw"] = ["--num-discs", "24", "--random-window"]
 FINE_TUNE_FLAGS["whole24rw"] = FINE_TUNE_FLAGS["whole24any"]
-FAMILY_DATA = {"whole24any": ("mixed200-dr", "mixed-dr"), "whole24rw": ("mixed200", "mixed")}  # (data set, split) if not sg260-dr's
-STAGE1_RUN = {"whole24any": "whole24any", "whole24rw": "whole24-e80-rw"}  # a family whose stage 1 is this run, not <family>/default
+# whole24z, whole24zdr: whole24rw again with zero-initialised heads (the default since the issue-15 diagnosis), stage 1 on
+# mixed200 (run whole24z-rw) or on the domain-randomised mixed200-dr (run whole24z-rw-dr)
+FAMILIES["whole24z"] = FAMILIES["whole24zdr"] = FAMILIES["whole24rw"]
+FINE_TUNE_FLAGS["whole24z"] = FINE_TUNE_FLAGS["whole24zdr"] = FINE_TUNE_FLAGS["whole24rw"]
+FAMILY_LABELS["whole24z"] = "24 channels (C1-C2 .. L5-S1), mixed scan types, random windows along the column, zero-initialised heads"
+FAMILY_LABELS["whole24zdr"] = FAMILY_LABELS["whole24z"].replace("mixed scan types", "domain-randomised mixed scan types")
+FAMILY_DATA = {"whole24any": ("mixed200-dr", "mixed-dr"), "whole24rw": ("mixed200", "mixed"), "whole24z": ("mixed200", "mixed"),
+               "whole24zdr": ("mixed200-dr", "mixed-dr")}  # (data set, split) if not sg260-dr's
+STAGE1_RUN = {"whole24any": "whole24any", "whole24rw": "whole24-e80-rw", "whole24z": "whole24z-rw",
+              "whole24zdr": "whole24z-rw-dr"}  # a family whose stage 1 is this run, not <family>/default
 RUN_SPECS["whole24any"] = ("mixed200-dr", "mixed-dr", [str(Path("benchmarks") / "default.yaml"), *FAMILIES["whole24any"], "--epochs", "80"])
 RUN_SPECS["whole24any-centred"] = ("mixed200-dr", "mixed-dr", [str(Path("benchmarks") / "default.yaml"), "--num-discs", "24", "--any-disc",
                                                                  "--epochs", "80"])  # whole24any without --random-window
