@@ -20,8 +20,10 @@ Curvature: C2-C7 lordosis -10..+40 degrees (a few straight or kyphotic necks), T
 8..25 degrees: Le Huec et al., Eur Spine J 2019 (cervical sagittal balance).
 Shape details (``BoneShape``, ``HeadShape``):
 - endplates concave by 0.5-2 mm at their centre, so discs are biconvex; body corners rounded (1.5-4 mm):
-  Panjabi et al., Spine 1991 (endplate concavity depth); cortical shell 0.4-1.2 mm, seen as a dark rim;
-- basivertebral vein: a bright notch at the middle of the posterior body wall on T2w (most adults);
+  Panjabi et al., Spine 1991 (endplate concavity depth); cortical shell 0.4-1.2 mm, seen as a dark rim; each
+  endplate a dark band 0.8-2 mm (cortical endplate, subchondral bone and the chemical-shift band on the real scans);
+- basivertebral vein: a small notch (<= 3 mm deep, about 1 mm high) of fat-like signal at the middle of the posterior
+  body wall, in half of the subjects (on the real amu_t2w scans it is rarely seen at all);
 - disc degeneration in healthy adults rises caudally, most often C5-C6 and C6-C7 (about a third of
   adults under 50 have a dark or thin disc there): Matsumoto et al., J Bone Joint Surg Br 1998;80(1):19-24;
 - craniovertebral junction: clivus-canal angle 150-180 degrees (here 15-35 degrees of forward lean from the dens
@@ -82,8 +84,9 @@ class BoneShape:
 
     concavity_mm: float = 1.0  # endplate concavity at its centre: the disc bulges into the body by this much
     corner_mm: float = 2.0  # radius of the rounded body corners
-    cortex_mm: float = 0.8  # cortical rim thickness
-    basivertebral: bool = True  # bright notch (vein) in the middle of the posterior body wall
+    cortex_mm: float = 0.8  # cortical rim thickness of the front and back walls
+    endplate_mm: float = 1.4  # dark band of each endplate (cortex + subchondral bone + chemical shift), mm
+    basivertebral: bool = True  # small bright notch (vein) in the middle of the posterior body wall
     nucleus_scale: float = 1.0  # nucleus size relative to its disc
     dens_line: bool = False  # a thin dark line where the dens joined the C2 body (the fused subdental synchondrosis)
 
@@ -226,13 +229,18 @@ def sample_anatomy(rng: np.random.Generator, fov_mm: tuple[float, float, float],
     )
     # drawn after everything above, so that the rest of the anatomy of a seed does not move
     degenerate_discs(rng, levels)
-    anatomy.bone = BoneShape(concavity_mm=rng.uniform(0.5, 2.0), corner_mm=rng.uniform(1.5, 4.0), cortex_mm=rng.uniform(0.4, 1.2),
-                             basivertebral=bool(rng.random() < 0.7), nucleus_scale=rng.uniform(0.8, 1.25))
+    anatomy.bone = sample_bone(rng)
     anatomy.head = HeadShape(clivus_slope=np.tan(np.deg2rad(rng.uniform(15, 35))), clivus_mm=rng.uniform(8, 12), cistern_mm=rng.uniform(2.5, 6),
                              pons_ap_mm=rng.uniform(22, 28), medulla_ap_mm=rng.uniform(10, 13), magna_mm=rng.uniform(3, 10),
                              tonsil_s=rng.uniform(-12, -2), skull_mm=rng.uniform(5, 9))
     anatomy.bone = replace(anatomy.bone, dens_line=bool(rng.random() < 0.3))  # last: the rest stays put
     return anatomy
+
+
+def sample_bone(rng: np.random.Generator) -> BoneShape:
+    """One subject's vertebral body and disc detail (ranges in the module docstring); the dens line is drawn separately."""
+    return BoneShape(concavity_mm=rng.uniform(0.5, 2.0), corner_mm=rng.uniform(1.5, 4.0), cortex_mm=rng.uniform(0.4, 1.2),
+                     basivertebral=bool(rng.random() < 0.5), nucleus_scale=rng.uniform(0.8, 1.25), endplate_mm=rng.uniform(0.8, 2.0))
 
 
 # probability that a healthy adult's disc below each vertebra is dark (dehydrated) or thin (Matsumoto et al. 1998)
@@ -431,12 +439,12 @@ def draw_vertebra(out: np.ndarray, s: np.ndarray, d: np.ndarray, lv: Level, top:
     body_bottom = bottom + (lv.disc_height if lv.fused else 0)
     body = _rounded_box(s, d, top + dent, body_bottom - dent, lv.depth, bone.corner_mm)
     out[body] = CORTEX
-    c = bone.cortex_mm
-    marrow = _rounded_box(s, d + c, top + dent + c, body_bottom - dent - c, lv.depth - 2 * c, max(bone.corner_mm - c, 0.1))
+    c, e = bone.cortex_mm, bone.endplate_mm
+    marrow = _rounded_box(s, d + c, top + dent + e, body_bottom - dent - e, lv.depth - 2 * c, max(bone.corner_mm - c, 0.1))
     out[body & marrow] = MARROW
     if bone.basivertebral:  # the vein enters the middle of the posterior wall
         mid_body = (top + bottom) / 2
-        out[body & (np.abs(s - mid_body) < 1.0) & (d > -0.25 * lv.depth)] = CSF
+        out[body & (np.abs(s - mid_body) < 0.6) & (d > -min(3.0, 0.15 * lv.depth))] = FAT
     if not lv.fused:
         mid = (bottom + disc_bottom) / 2
         bulge = lv.protrusion * np.clip(1 - ((s - mid) / (lv.disc_height * 0.5 + 1.5)) ** 2, 0, 1)
@@ -444,7 +452,7 @@ def draw_vertebra(out: np.ndarray, s: np.ndarray, d: np.ndarray, lv: Level, top:
         out[disc] = ANNULUS
         if not lv.degenerated:
             k = bone.nucleus_scale
-            nucleus = ((s - mid) / (0.32 * k * (lv.disc_height + 2 * bone.concavity_mm))) ** 2 + ((d + lv.depth * 0.55) / (0.3 * k * lv.depth)) ** 2 < 1
+            nucleus = ((s - mid) / (0.26 * k * (lv.disc_height + 2 * bone.concavity_mm))) ** 2 + ((d + lv.depth * 0.55) / (0.34 * k * lv.depth)) ** 2 < 1
             out[disc & nucleus] = NUCLEUS
     behind = d - lv.canal
     shifted = s - process.slope * np.clip(behind, 0, None)
