@@ -1,6 +1,7 @@
 """Tissue map -> MR-like image: per-contrast intensities, texture, scanner style and artefacts.
 
-Relative intensities (0..1) of each tissue, drawn around these means (+-10 % per subject):
+Relative intensities (0..1) of each tissue, drawn around these means (+-25 % per subject; the T2w nucleus
+also 0.6-1.15 times that, as healthy adult discs range from bright to barely brighter than the marrow):
 - T2w (Spine Generic 3D T2 SPACE/CUBE/VISTA, 0.8 mm): CSF brightest by far, fat bright, healthy nucleus
   and cord intermediate, vertebral marrow darker, annulus dark, muscle darker still, cortical bone,
   ligaments and air darkest (levels read off the six real amu_t2w scans, normalised as the network sees them).
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from msanet.synth.anatomy import BRAIN, FAT, MEDIASTINUM, MUSCLE, N_CERVICAL_TISSUES, TISSUES
+from msanet.synth.anatomy import BRAIN, FAT, MEDIASTINUM, MUSCLE, N_CERVICAL_TISSUES, NUCLEUS, TISSUES
 
 MEANS = {
     #        air   fat   musc  marrow cortex annul nucl  csf   cord  brain  lig   medi
@@ -71,7 +72,9 @@ def tissue_intensities(rng: np.random.Generator, contrast: str, domain_random: b
     if domain_random:
         values = rng.uniform(0, 1, size=n)
     else:
-        values = means[:n] * rng.uniform(0.9, 1.1, size=n)
+        values = means[:n] * rng.uniform(0.75, 1.25, size=n)
+        if contrast == "T2w":  # healthy adult nuclei range from bright to barely brighter than the marrow
+            values[NUCLEUS] *= rng.uniform(0.6, 1.15)
         if low_contrast:
             m = values[1:].mean()
             values = m + (values - m) * rng.uniform(0.45, 0.65)
