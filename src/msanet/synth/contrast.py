@@ -27,6 +27,12 @@ MEANS = {
     "T2w": (0.00, 0.62, 0.12, 0.30, 0.04, 0.18, 0.55, 1.00, 0.45, 0.40, 0.05, 0.25),
     "T1w": (0.00, 0.92, 0.36, 0.68, 0.06, 0.36, 0.32, 0.12, 0.60, 0.56, 0.08, 0.45),
 }
+# The cervical 3D T2w (SPACE-like) scans: bone and discs much darker against the CSF than MEANS["T2w"] gives them, as
+# measured on the six real amu_t2w scans at the network's input (1 mm grid, percentile-normalised): vertebral body
+# (mid-way between two disc labels, 6 mm in front of the posterior line) 0.14-0.18, disc (6 mm in front of its label)
+# 0.13-0.20, CSF (3 mm behind the posterior line) 0.65-0.90 (`benchmarks/results/real_trials.md`, trial t3). MEANS["T2w"]
+# stays the 2D TSE contrast of the thoracic, lumbar and whole-spine scans, whose discs are bright (the real lumbar scan).
+CERVICAL_T2W = {"muscle": 0.10, "marrow": 0.18, "annulus": 0.12, "nucleus": 0.32}
 # tissues of the thoracic, lumbar and whole-spine scans (2D TSE): nerve roots darker than CSF on T2w;
 # flowing blood (aorta) a flow void on both; heart and liver dark on T2w, intermediate on T1w; lung black;
 # bowel mixed (its loops, gas and mesenteric fat are drawn in the tissue map); urine like CSF; uterus/prostate
@@ -69,6 +75,9 @@ def tissue_intensities(rng: np.random.Generator, contrast: str, domain_random: b
     """
     n = len(TISSUES) if trunk else N_CERVICAL_TISSUES
     means = np.array(MEANS[contrast] + EXTRA_MEANS[contrast])
+    if contrast == "T2w" and not trunk:
+        for name, value in CERVICAL_T2W.items():
+            means[TISSUES.index(name)] = value
     if domain_random:
         values = rng.uniform(0, 1, size=n)
     else:
