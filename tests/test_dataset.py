@@ -58,6 +58,26 @@ def test_a_partly_labelled_item_leaves_unlabelled_discs_out_of_the_loss(items, t
     assert 0 < region.sum() < region.size  # the stretch beyond the top and bottom labels is unknown
 
 
+def test_ignored_values_train_as_background(items, tmp_path):
+    kwargs = dict(num_discs=11, stride=4, sigma_mm=4.0, cache_dir=tmp_path, any_disc=True, any_sigma_mm=3.0)
+    full, ignoring = DiscDataset(items, CFG, **kwargs), DiscDataset(items, CFG, ignore_values=[3], **kwargs)
+    _, target_full, _, _ = full[0]
+    _, target, weight, known = ignoring[0]
+    assert sorted(ignoring.sample(0).points) == [4, 5, 6]  # the phantom labels 3, 4, 5, 6
+    channel = channel_values(11).index(3)
+    assert float(target_full[channel].max()) > 0.5 and float(target[channel].max()) == 0.0  # C2-C3 is background now ...
+    assert bool((weight == 1).all()) and bool((known == 1).all())  # ... and weighs everywhere, like any other background
+    others = [k for k in range(11) if k != channel]
+    assert torch.equal(target[others], target_full[others])
+    assert float(target[-1].max()) > 0.5 and not torch.equal(target[-1], target_full[-1])  # the any-disc map lost one peak
+
+
+@pytest.mark.parametrize("bad", [[0], [26], [2.5]])
+def test_ignored_values_must_be_sct_values(items, bad):
+    with pytest.raises(ValueError, match="ignore_values"):
+        DiscDataset(items, CFG, ignore_values=bad)
+
+
 def test_labels_of_a_synthetic_set_are_complete_and_of_other_sets_not(tmp_path):
     root = make_bids(tmp_path / "real", subjects=("sub-s01",))
     assert not bids.labels_complete(root)

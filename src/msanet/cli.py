@@ -98,6 +98,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         base["extra_bids"] = args.extra_bids
     if args.exclude_subjects:
         base["exclude_subjects"] = args.exclude_subjects
+    if args.ignore_values:
+        base["ignore_values"] = args.ignore_values
     for switch in ("mgca", "fusion", "contrastive"):
         if getattr(args, f"no_{switch}"):
             base["model"][switch] = False
@@ -219,6 +221,13 @@ def _size(text: str) -> tuple[int, int]:
     return h, w
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        return [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} must be comma-separated integers, e.g. 2 or 2,3") from None
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line errors (no usage dump), exit code 2 like ConfigError."""
 
@@ -316,6 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unlabelled", choices=["unknown", "background"],
                    help="a real data set's unlabelled discs (its label files name a range of the discs its images show): "
                         "unknown, left out of the loss (default), or background (the paper's target)")
+    p.add_argument("--ignore-values", type=_int_list, metavar="V[,V...]",
+                   help="SCT values whose labels are dropped, so those discs train as background, e.g. 2 (C1-C2: the dens base, "
+                        "not a disc; the real amu_t2w labels never name it)")
     p.add_argument("--any-disc", action="store_true", help="add the class-agnostic 'any disc' channel (not in the paper): "
                                                            "discs are placed by its peaks and named by anatomical order")
     p.add_argument("--any-sigma-mm", type=float, help="Gaussian sigma of the 'any disc' target in mm (default 6)")

@@ -8,7 +8,7 @@ epoch (or a second run) does no NIfTI work. ``DiscDataset`` adds augmentation an
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -107,6 +107,10 @@ class DiscDataset(Dataset):
     augmentation drops the discs outside the window. Long scans (thoracic, lumbar, whole spine) then train on every stretch of
     their column, not only its middle.
 
+    ``ignore_values``: SCT values whose labels are dropped when a sample is loaded, so the disc is trained as background
+    in a completely labelled image (e.g. 2, C1-C2, which is not an intervertebral disc but the dens base, and which the
+    real amu_t2w labels never name).
+
     Samples are preprocessed once (and cached); augmentation, when given, uses a generator seeded
     from ``(seed, epoch, index)`` so a run is reproducible and resumable at any epoch.
     """
@@ -124,9 +128,13 @@ class DiscDataset(Dataset):
         any_disc: bool = False,
         any_sigma_mm: float = 6.0,
         random_window: bool = False,
+        ignore_values: Sequence[int] = (),
     ) -> None:
         if not any_sigma_mm > 0:
             raise ValueError(f"any_sigma_mm={any_sigma_mm} must be > 0")
+        bad = [v for v in ignore_values if not (isinstance(v, (int, np.integer)) and discs.MIN_VALUE <= v <= discs.MAX_VALUE)]
+        if bad:
+            raise ValueError(f"ignore_values={list(ignore_values)!r}: {bad[0]!r} is not an SCT disc value ({discs.MIN_VALUE}..{discs.MAX_VALUE})")
         self.items = list(items)
         self.cfg = cfg
         self.values = discs.channel_values(num_discs)
@@ -139,6 +147,7 @@ class DiscDataset(Dataset):
         self.any_disc = any_disc
         self.any_sigma_mm = any_sigma_mm
         self.random_window = random_window
+        self.ignore_values = frozenset(int(v) for v in ignore_values)
         self._samples: dict[int, Sample] = {}
 
     def __len__(self) -> int:
@@ -149,7 +158,10 @@ class DiscDataset(Dataset):
 
     def sample(self, index: int) -> Sample:
         if index not in self._samples:
-            self._samples[index] = load_sample(self.items[index], self.cfg, self.cache_dir, whole_column=self.random_window)
+            s = load_sample(self.items[index], self.cfg, self.cache_dir, whole_column=self.random_window)
+            if self.ignore_values:
+                s = replace(s, points={v: p for v, p in s.points.items() if v not in self.ignore_values})
+            self._samples[index] = s
         return self._samples[index]
 
     def _window(self, image: np.ndarray, points: dict[int, np.ndarray], rng: np.random.Generator) -> tuple[np.ndarray, dict[int, np.ndarray]]:

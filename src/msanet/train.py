@@ -76,6 +76,7 @@ class TrainConfig:
     Partial labels: a data set not made by ``msanet synth`` (``bids.labels_complete``) labels some of the discs its
     images show. With ``unlabelled: unknown`` (default) its unlabelled discs are left out of the loss
     (``dataset.DiscDataset``); ``background`` trains them as background, as the paper's target does.
+    ``ignore_values``: SCT values whose labels are dropped from training and validation (``dataset.DiscDataset``).
     Long scans: ``random_window`` trains on ``preprocess.height``-row windows anywhere along each scan's column
     (``dataset.DiscDataset``) instead of its centred window only; validation then measures its loss on the centred window
     and decodes (metrics, threshold calibration) the whole column (``validation_heatmaps``).
@@ -120,6 +121,7 @@ class TrainConfig:
     stop_after: int | None = None  # end the run after this many epochs; the schedule still spans ``epochs`` (resumable)
     random_window: bool = False  # training windows anywhere along a long scan (else the centred window)
     unlabelled: str = "unknown"  # a real data set's unlabelled discs: 'unknown' (left out of the loss) or 'background'
+    ignore_values: list[int] = field(default_factory=list)  # SCT values whose labels are dropped (trained as background), e.g. [2]
     model: MSANetConfig = field(default_factory=MSANetConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     augmentation: AugmentConfig = field(default_factory=AugmentConfig)
@@ -314,7 +316,7 @@ def _datasets(cfg: TrainConfig, run_dir: Path, d: Dist) -> tuple[DiscDataset, Di
         raise DatasetError(f"{cfg.bids}: no labelled training images in the split")
     cache = cfg.cache_dir or os.environ.get("MSANET_CACHE") or str(Path.home() / ".cache" / "msanet" / "preprocessed")
     common = dict(cfg=cfg.preprocess, num_discs=cfg.model.num_discs, stride=cfg.stride, sigma_mm=cfg.sigma_mm, cache_dir=cache,
-                  any_disc=cfg.model.any_disc, any_sigma_mm=cfg.any_sigma_mm)
+                  any_disc=cfg.model.any_disc, any_sigma_mm=cfg.any_sigma_mm, ignore_values=cfg.ignore_values)
     train_set = DiscDataset(train_items, augment_cfg=cfg.augmentation if cfg.augment else None, seed=cfg.seed,
                             random_window=cfg.random_window, **common)
     val_set = DiscDataset(val_items, augment_cfg=None, seed=cfg.seed, random_window=cfg.random_window, **common)
