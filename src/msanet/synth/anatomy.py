@@ -22,6 +22,7 @@ Shape details (``BoneShape``, ``HeadShape``):
 - endplates concave by 0.5-2 mm at their centre, so discs are biconvex; body corners rounded (1.5-4 mm):
   Panjabi et al., Spine 1991 (endplate concavity depth); cortical shell 0.4-1.2 mm, seen as a dark rim; each
   endplate a dark band 0.8-2 mm (cortical endplate, subchondral bone and the chemical-shift band on the real scans);
+- every disc bulges 0.3-1.8 mm behind the posterior body line (physiological bulge; pathological protrusions more);
 - basivertebral vein: a small notch (<= 3 mm deep, about 1 mm high) of fat-like signal at the middle of the posterior
   body wall, in half of the subjects (on the real amu_t2w scans it is rarely seen at all);
 - disc degeneration in healthy adults rises caudally, most often C5-C6 and C6-C7 (about a third of
@@ -234,7 +235,16 @@ def sample_anatomy(rng: np.random.Generator, fov_mm: tuple[float, float, float],
                              pons_ap_mm=rng.uniform(22, 28), medulla_ap_mm=rng.uniform(10, 13), magna_mm=rng.uniform(3, 10),
                              tonsil_s=rng.uniform(-12, -2), skull_mm=rng.uniform(5, 9))
     anatomy.bone = replace(anatomy.bone, dens_line=bool(rng.random() < 0.3))  # last: the rest stays put
+    bulge_discs(rng, levels)
     return anatomy
+
+
+def bulge_discs(rng: np.random.Generator, levels: list[Level]) -> None:
+    """Every disc's annulus bulges a little behind the posterior body line (0.3-1.8 mm; a protruded disc keeps its
+    larger protrusion), in place: on real sagittal scans the front of the CSF column is scalloped, dented at each
+    disc, and the disc labels sit at that posterior tip. One draw per level, after every other draw."""
+    for lv in levels:
+        lv.protrusion = max(lv.protrusion, float(rng.uniform(0.3, 1.8)))
 
 
 def sample_bone(rng: np.random.Generator) -> BoneShape:

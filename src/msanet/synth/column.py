@@ -28,7 +28,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from msanet import discs
 from msanet.synth import morphometry as morph
-from msanet.synth.anatomy import RADIOGRAPH_MAGNIFICATION, Anatomy, Level, project_sd, sample_bone
+from msanet.synth.anatomy import RADIOGRAPH_MAGNIFICATION, Anatomy, Level, bulge_discs, project_sd, sample_bone
 
 STEP_MM = 0.5
 HEAD_MM = 150.0  # reference line above the dens tip
@@ -290,6 +290,7 @@ def sample_column(rng: np.random.Generator, *, female: bool, height_cm: float, l
     sacral_position = 2 + len(levels) + float(np.clip(rng.normal(1.4, 0.35), 0.4, 2.6))
     column.sac_end_s = column.position_s(sacral_position)
     column.bone = sample_bone(rng)  # drawn last, so that the rest of a seed's column does not move
+    bulge_discs(rng, levels)
     return column
 
 
