@@ -6,6 +6,9 @@ subject's T1w and T2w (data/sg260, sub-amu01), each as its mid-sagittal slab at 
 docs/figures/real_vs_synthetic_t2w.png: two real amu_t2w T2w scans next to one synthetic subject's realistic
 T2w and its domain-randomised twin (data/sg260-dr, what the default model trains on), 150 x 110 mm from
 the skull base down, same grid and window, each with its disc labels.
+docs/figures/model_input_real_vs_synthetic.png: what the network sees (the benchmark recipe's 128 x 128 px grid at
+2 mm, 3 mm slab, percentile-normalised): four real amu_t2w T2w scans above four synthetic T2w subjects made by the
+current generator (``msanet synth`` seed 0, into a temporary folder).
 The model's pictures of the real scans come from the real-scan benchmark (``python benchmarks/experiments.py real``).
 """
 
@@ -81,6 +84,28 @@ def main() -> None:
     fig.suptitle("Real and synthetic T2w, mid-sagittal slabs at one scale and window (0 to the 99.5th percentile), labels as stored", fontsize=9)
     fig.tight_layout()
     out = ROOT / "docs" / "figures" / "real_vs_synthetic_t2w.png"
+    fig.savefig(out)
+    print(f"wrote {out}")
+    model_input()
+
+
+def model_input() -> None:
+    import subprocess
+    import tempfile
+
+    cfg = PreprocessConfig(pixel_mm=2.0, height=128, width=128, slab_mm=3.0)
+    real = [AMU / sid / "anat" / f"{sid}_T2w.nii.gz" for sid in ("sub-errsm11", "sub-errsm20", "sub-errsm23", "sub-errsm24")]
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "msanet.cli", "synth", f"{tmp}/synth", "--subjects", "4", "--seed", "0", "--quiet"], check=True)
+        synthetic = sorted(Path(tmp, "synth").glob("sub-*/anat/*_T2w.nii.gz"))
+        fig, axes = plt.subplots(2, 4, figsize=(12, 6.8), dpi=100)
+        for ax, path in zip(axes.ravel(), real + synthetic):
+            ax.imshow(preprocess_volume(io.load_image(path), cfg).image, cmap="gray", vmin=0, vmax=1)
+            ax.set_title(("real " if path in real else "synthetic ") + path.name.split("_")[0], fontsize=8)
+            ax.axis("off")
+    fig.suptitle("What the network sees: 128 x 128 px at 2 mm (256 mm), mid-sagittal slab, percentile-normalised", fontsize=9)
+    fig.tight_layout(h_pad=2.0)
+    out = ROOT / "docs" / "figures" / "model_input_real_vs_synthetic.png"
     fig.savefig(out)
     print(f"wrote {out}")
 
