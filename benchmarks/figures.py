@@ -90,13 +90,14 @@ def main() -> None:
 
 
 def model_input() -> None:
-    import subprocess
     import tempfile
+
+    from common import msanet
 
     cfg = PreprocessConfig(pixel_mm=2.0, height=128, width=128, slab_mm=3.0)
     real = [AMU / sid / "anat" / f"{sid}_T2w.nii.gz" for sid in ("sub-errsm11", "sub-errsm20", "sub-errsm23", "sub-errsm24")]
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run([sys.executable, "-m", "msanet.cli", "synth", f"{tmp}/synth", "--subjects", "4", "--seed", "0", "--quiet"], check=True)
+        msanet("synth", f"{tmp}/synth", "--subjects", "4", "--seed", "0", "--quiet")
         synthetic = sorted(Path(tmp, "synth").glob("sub-*/anat/*_T2w.nii.gz"))
         fig, axes = plt.subplots(2, 4, figsize=(12, 6.8), dpi=100)
         for ax, path in zip(axes.ravel(), real + synthetic):

@@ -7,7 +7,7 @@ on each of the six amu_t2w scans (``msanet.predict.predict_volume``, the model's
 - **disc response**: at each labelled disc, the largest value of any disc channel within R = 5 mm of the label;
 - **own-name response**: the same for the label's own channel only (the model names it right);
 - **background**: the 99th percentile of the channel-wise maximum at heatmap pixels more than 15 mm from every label
-  and inside the scan (what a disc must beat to be told from the rest);
+  whose input pixel has signal (image > 0: neither padding nor air; what a disc must beat to be told from the rest);
 
 means over the 56 discs (responses) and the six scans (background). Writes ``benchmarks/results/NAME.md`` and ``.csv``
 (one row per model, then mean and standard deviation when several models are given, e.g. training seeds).
@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 from common import RESULTS, header, sha256
 
+from msanet import bids
 from msanet import io as mio
 from msanet.checkpoint import load_checkpoint
 from msanet.fileio import write_text
@@ -35,15 +36,13 @@ from real_scans import REAL, trained_on
 
 RADIUS_MM = 5.0
 FAR_MM = 15.0
-SUBJECTS = ("sub-errsm11", "sub-errsm18", "sub-errsm20", "sub-errsm22", "sub-errsm23", "sub-errsm24")
 FIELDS = ("model", "sha256", "disc_response", "own_name_response", "background")
 
 
-def scan_response(model, subject: str) -> tuple[list[float], list[float], float]:
-    """(disc responses, own-name responses, background) of one amu_t2w scan."""
-    amu = REAL / "amu_t2w"
-    volume = mio.load_image(amu / subject / "anat" / f"{subject}_T2w.nii.gz")
-    labels = mio.read_disc_labels(amu / "derivatives" / "labels" / subject / "anat" / f"{subject}_T2w_label-discs_dlabel.nii.gz", volume)
+def scan_response(model, image: Path, label: Path) -> tuple[list[float], list[float], float]:
+    """(disc responses, own-name responses, background) of one scan and its disc labels."""
+    volume = mio.load_image(image)
+    labels = mio.read_disc_labels(label, volume)
     pred = predict_volume(volume, model, threshold=1.0)
     heat = pred.heatmaps[: len(pred.values)]  # [V, h, w] named channels (the any-disc channel, if any, is not a name)
     h, w = heat.shape[1:]
@@ -61,9 +60,9 @@ def scan_response(model, subject: str) -> tuple[list[float], list[float], float]
         disc.append(float(top[near].max()) if near.any() else 0.0)
         k = pred.values.index(value) if value in pred.values else None
         own.append(float(heat[k].ravel()[near].max()) if k is not None and near.any() else 0.0)
-    inside = ~(pred.sagittal.image[np.clip(centres[:, 0].astype(int), 0, pred.sagittal.image.shape[0] - 1),
-                                   np.clip(centres[:, 1].astype(int), 0, pred.sagittal.image.shape[1] - 1)] <= 0)
-    background = float(np.percentile(top[inside & ~near_any], 99))
+    image = pred.sagittal.image
+    r, c = (np.clip(centres[:, i].astype(int), 0, image.shape[i] - 1) for i in (0, 1))
+    background = float(np.percentile(top[(image[r, c] > 0) & ~near_any], 99))
     return disc, own, background
 
 
@@ -72,14 +71,15 @@ def main() -> None:
         sys.exit("usage: python benchmarks/real_response.py NAME MODEL [MODEL ...]")
     name, paths = sys.argv[1], [Path(p) for p in sys.argv[2:]]
     started = time.time()
+    scans = bids.find_subjects(REAL / "amu_t2w", contrasts=("T2w",), require_labels=True)
     rows = []
     for path in paths:
         if trained_on(path, REAL / "amu_t2w"):
             sys.exit(f"{path}: trained on amu_t2w scans; this measures synthetic-only models")
         model = load_checkpoint(path)
         disc, own, background = [], [], []
-        for subject in SUBJECTS:
-            d, o, b = scan_response(model, subject)
+        for subject in scans:
+            d, o, b = scan_response(model, subject.images["T2w"], subject.labels["T2w"])
             disc += d
             own += o
             background.append(b)

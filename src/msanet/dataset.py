@@ -132,7 +132,7 @@ class DiscDataset(Dataset):
     ) -> None:
         if not any_sigma_mm > 0:
             raise ValueError(f"any_sigma_mm={any_sigma_mm} must be > 0")
-        bad = [v for v in ignore_values if not (isinstance(v, (int, np.integer)) and discs.MIN_VALUE <= v <= discs.MAX_VALUE)]
+        bad = [v for v in ignore_values if not (isinstance(v, (int, np.integer)) and discs.is_valid_value(int(v)))]
         if bad:
             raise ValueError(f"ignore_values={list(ignore_values)!r}: {bad[0]!r} is not an SCT disc value ({discs.MIN_VALUE}..{discs.MAX_VALUE})")
         self.items = list(items)
