@@ -262,6 +262,17 @@ def test_real_data_sets_are_read_as_partly_labelled(tmp_path, unlabelled, synthe
         tiny_train_config(main, tmp_path / "x", tmp_path / "cache", unlabelled="missing")
 
 
+@pytest.mark.parametrize("bad", ["0", "26", "2,30"])
+def test_ignored_values_are_checked_before_a_run_folder_is_made(bids_root, tmp_path, capsys, bad):
+    from msanet.cli import main
+
+    flags = ["--bids", str(bids_root), "--cache-dir", str(tmp_path / "cache"), "--epochs", "1", "--size", "32x32", "--pixel-mm", "1",
+             "--width", "8", "--depth", "2", "--embed-dim", "8", "--threads", "1", "--quiet", "--ignore-values", bad]
+    assert main(["train", *flags, "--out", str(tmp_path / "run")]) != 0
+    assert "ignore_values=" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()  # no config.yaml or split.json left behind
+
+
 def test_random_window_trains_on_windows_along_the_column_and_validates_on_the_centred_one(bids_root, tmp_path):
     """--random-window: saved in config.yaml; the training set cuts windows from the whole column, validation does not."""
     from msanet.cli import main

@@ -143,6 +143,9 @@ class TrainConfig:
             raise ValueError(f"select={self.select!r} must be 'val_loss' or 'last'")
         if self.unlabelled not in ("unknown", "background"):
             raise ValueError(f"unlabelled={self.unlabelled!r} must be 'unknown' or 'background'")
+        bad = [v for v in self.ignore_values if not discs.is_valid_value(v)]
+        if bad:  # here, before a run folder is made; DiscDataset checks again for its direct callers
+            raise ValueError(f"ignore_values={self.ignore_values!r}: {bad[0]!r} is not an SCT disc value ({discs.MIN_VALUE}..{discs.MAX_VALUE})")
         if self.extra_repeat < 1:
             raise ValueError(f"extra_repeat={self.extra_repeat} must be >= 1")
         if self.precision not in PRECISIONS:
