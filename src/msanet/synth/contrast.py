@@ -30,7 +30,7 @@ MEANS = {
 # The cervical 3D T2w (SPACE-like) scans: bone and discs much darker against the CSF than MEANS["T2w"] gives them, as
 # measured on the six real amu_t2w scans at the network's input (1 mm grid, percentile-normalised): vertebral body
 # (mid-way between two disc labels, 6 mm in front of the posterior line) 0.14-0.18, disc (6 mm in front of its label)
-# 0.13-0.20, CSF (3 mm behind the posterior line) 0.65-0.90 (`benchmarks/results/real_trials.md`, trial t3). MEANS["T2w"]
+# 0.13-0.20, CSF (3 mm behind the posterior line) 0.65-0.90 (`benchmarks/results/real-intensity.md`, trial t3). MEANS["T2w"]
 # stays the 2D TSE contrast of the thoracic, lumbar and whole-spine scans, whose discs are bright (the real lumbar scan).
 CERVICAL_T2W = {"muscle": 0.10, "marrow": 0.18, "annulus": 0.12, "nucleus": 0.32}
 # tissues of the thoracic, lumbar and whole-spine scans (2D TSE): nerve roots darker than CSF on T2w;
