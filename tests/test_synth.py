@@ -447,3 +447,71 @@ def test_cli_clutter_needs_cervical_scans(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "clutter" in err[0] and "Traceback" not in err[0]
     assert not (tmp_path / "x").exists()
+
+
+def test_coil_sensitivity_known_values():
+    from msanet.synth.anatomy import AIR, FAT, MUSCLE
+    from msanet.synth.contrast import Coil, coil_sensitivity
+
+    tissue = np.full((5, 10), AIR, dtype=np.int8)  # [Y, Z], Z increasing posteriorly
+    tissue[:, 2:8] = MUSCLE
+    tissue[:, 7] = FAT  # the back's skin at z = 7 in every row but the middle one
+    tissue[2] = AIR  # a row without tissue takes its neighbours' skin
+    sens = coil_sensitivity(Coil(length_mm=10.0, floor=0.2), tissue, np.array([1.0, 1.0, 2.0]), smooth_mm=0.01)
+    assert sens.shape == tissue.shape and sens.dtype == np.float32
+    np.testing.assert_allclose(sens[:, 7:], 1.0)  # at the skin and behind it
+    np.testing.assert_allclose(sens[:, 2], 0.2 + 0.8 * np.exp(-1.0), rtol=1e-6)  # 5 voxels of 2 mm = one fall-off length
+    np.testing.assert_allclose(sens[:, 0], 0.2 + 0.8 * np.exp(-1.4), rtol=1e-6)
+    assert np.all(np.diff(sens, axis=1) >= 0)  # never brighter further forward
+    assert np.all(coil_sensitivity(Coil(10.0, 0.2), np.full((3, 4), AIR, dtype=np.int8), np.ones(3)) == 1.0)
+
+
+@pytest.mark.parametrize("kwargs, bad", [({"length_mm": 0.0, "floor": 0.1}, "length_mm"), ({"length_mm": 50.0, "floor": 1.5}, "floor")])
+def test_coil_rejects_bad_values(kwargs, bad):
+    from msanet.synth.contrast import Coil
+
+    with pytest.raises(ValueError, match=bad):
+        Coil(**kwargs)
+
+
+def test_coil_rate_and_ranges():
+    from msanet.synth.contrast import COIL_RATE, sample_coil
+
+    coils = [sample_coil(np.random.default_rng([7, i])) for i in range(2000)]
+    used = [c for c in coils if c is not None]
+    assert abs(len(used) / len(coils) - COIL_RATE) < 0.03
+    assert all(50 <= c.length_mm <= 150 and 0 <= c.floor <= 0.3 for c in used)
+
+
+def test_render_multiplies_by_the_coil_before_contrast_and_noise():
+    from msanet.synth.contrast import ScannerStyle, render
+
+    tissue = np.full((1, 6, 8), 2, dtype=np.int8)  # muscle everywhere
+    intens = np.linspace(0.1, 1.0, 20)
+    style = ScannerStyle(noise=0.0, blur_vox=0.0, bias=0.0, gamma=1.5, ghost_prob=0.0, scale=1000.0)
+    coil = np.tile(np.linspace(0.25, 1.0, 8, dtype=np.float32), (6, 1))  # [Y, Z]
+    flat = render(tissue, intens, style, np.random.default_rng(0), np.ones(3), np.zeros((6, 8)))
+    dimmed = render(tissue, intens, style, np.random.default_rng(0), np.ones(3), np.zeros((6, 8)), coil=coil)
+    np.testing.assert_allclose(dimmed, flat * coil[None] ** 1.5, rtol=1e-5)
+
+
+def _front_to_back_fat(out: dict, contrast: str) -> float:
+    """Mean intensity of the mid-slice's front quarter of fat over its back quarter's."""
+    data, _ = out["canonical"][contrast]
+    tissue = out["tissue"][contrast]
+    mid = tissue.shape[0] // 2
+    fat = tissue[mid] == anat.FAT
+    z, columns = np.nonzero(fat)[1], np.arange(tissue.shape[2])[None]
+    return float(data[mid][fat & (columns < np.percentile(z, 25))].mean() / data[mid][fat & (columns > np.percentile(z, 75))].mean())
+
+
+def test_the_coil_darkens_the_front_of_the_neck_in_both_contrasts(monkeypatch):
+    import msanet.synth as synth
+
+    protocol = site_protocol(load_sites()[1], 1, seed=0)
+    with_coil = render_subject(protocol, seed=0, index=1)  # sample_coil([0, 1, 13]): a 69 mm fall-off, floor 0.19
+    monkeypatch.setattr(synth, "sample_coil", lambda rng: None)
+    flat = render_subject(protocol, seed=0, index=1)
+    assert np.array_equal(with_coil["canonical"]["T2w"][1], flat["canonical"]["T2w"][1])  # the coil moves no label
+    for contrast in ("T1w", "T2w"):  # the fat 100-150 mm in front of the back: about a third as bright
+        assert _front_to_back_fat(with_coil, contrast) < 0.5 * _front_to_back_fat(flat, contrast)

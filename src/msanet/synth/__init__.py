@@ -36,7 +36,8 @@ from msanet.fileio import ensure_dir, write_bytes, write_text
 from msanet.synth import anatomy as anat
 from msanet.synth.scans import SCAN_TYPES, lumbar_count_of, render_scan, scan_sidecar, scan_type_of
 from msanet.synth.storage import gz, nifti_pair, place_labels
-from msanet.synth.contrast import ScannerStyle, clutter_gain, jitter_style, randomise_style, render, sample_style, smooth_field, tissue_intensities
+from msanet.synth.contrast import (ScannerStyle, clutter_gain, coil_sensitivity, jitter_style, randomise_style, render, sample_coil, sample_style,
+                                   smooth_field, tissue_intensities)
 
 LR_EXTENT_MM = 28.0
 ORIENTATIONS = ("RPI", "LPI", "RAS", "LAS", "PSR", "ASR", "PIL", "SLA")  # nibabel axis codes ('points to')
@@ -90,6 +91,7 @@ def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random:
     world_shift = rng.uniform(-15, 15, size=3)
     out = {"anatomy": anatomy, "images": {}, "tissue": {}, "canonical": {}}
     degenerated = any(lv.degenerated for lv in anatomy.levels)
+    coil = sample_coil(np.random.default_rng([seed, index, 13]))  # one session, one coil: shared by both contrasts
     for contrast in ("T1w", "T2w"):
         crng = np.random.default_rng([seed, index, 1 if contrast == "T1w" else 2])
         spacing = np.array(protocol.spacing[contrast])
@@ -102,7 +104,8 @@ def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random:
         texture = smooth_field(crng, shape[1:], sigma_vox=1.2 / spacing[1])
         style = randomise_style(crng) if domain_random else jitter_style(protocol.styles[contrast], crng)
         gain = clutter_gain(np.random.default_rng([seed, index, 11 if contrast == "T1w" else 12]), tissue, spacing) if clutter else None
-        image = render(tissue, intens, style, crng, spacing, texture, gain=gain)
+        sensitivity = coil_sensitivity(coil, tissue[tissue.shape[0] // 2], spacing) if coil is not None else None
+        image = render(tissue, intens, style, crng, spacing, texture, gain=gain, coil=sensitivity)
         data = np.clip(np.rint(image), 0, 32767).astype(np.int16)
         points = {value: np.array([anatomy.midline_x, *anat.sd_to_yz(anatomy, sv, dv)]) for value, (sv, dv) in anatomy.disc_points_sd().items()}
         labels = place_labels(shape, spacing, points)

@@ -11,6 +11,11 @@ Domain-randomised mode draws every tissue's intensity uniformly in [0, 1] instea
 ranges wider than any site's (``randomise_style``; SynthSeg-style).
 Scanner style (per site, jittered per subject): noise level (Rician), blur (partial volume),
 bias field strength, contrast (gamma), occasional motion ghosting along the phase-encode axis.
+Receive coil (per subject, ``Coil``): the posterior spine array's sensitivity falls with depth in front of the back, so
+the front of the neck, the face and the chest are dark on the real scans (measured on the six amu_t2w scans, 7 central
+slices, median per 20 mm of depth in front of the back's skin, relative to the 99th percentile: the posterior neck 0.2-0.4,
+the canal 0.34-0.58, the vertebral bodies 0.20-0.36, then 0.12-0.21, 0.07-0.12 and 0.05-0.10 at 80-140 mm; the real
+lumbar scan likewise falls from 0.7 to 0.2 over 120 mm).
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from msanet.synth.anatomy import BRAIN, FAT, MEDIASTINUM, MUSCLE, N_CERVICAL_TISSUES, NUCLEUS, TISSUES
+from msanet.synth.anatomy import AIR, BRAIN, FAT, MEDIASTINUM, MUSCLE, N_CERVICAL_TISSUES, NUCLEUS, TISSUES
 
 MEANS = {
     #        air   fat   musc  marrow cortex annul nucl  csf   cord  brain  lig   medi
@@ -116,6 +121,48 @@ def randomise_style(rng: np.random.Generator) -> ScannerStyle:
                         gamma=rng.uniform(0.6, 1.6), ghost_prob=rng.uniform(0.0, 0.4), scale=rng.uniform(600, 1800))
 
 
+COIL_RATE = 0.85  # share of subjects scanned with a visible posterior-coil fall-off (the rest: a volume coil's flat profile)
+
+
+@dataclass(frozen=True)
+class Coil:
+    """Receive sensitivity of a posterior surface coil: ``floor + (1 - floor) * exp(-depth_mm / length_mm)``, where
+    ``depth_mm`` is the distance in front of the back's skin (the most posterior tissue of each head-feet row)."""
+
+    length_mm: float
+    floor: float
+
+    def __post_init__(self) -> None:
+        if not self.length_mm > 0:
+            raise ValueError(f"length_mm={self.length_mm!r} must be > 0")
+        if not 0 <= self.floor <= 1:
+            raise ValueError(f"floor={self.floor!r} must be in [0, 1]")
+
+
+def sample_coil(rng: np.random.Generator) -> Coil | None:
+    """One subject's coil (three draws), or None (a flat profile) for ``1 - COIL_RATE`` of subjects: fall-off length
+    50-150 mm, floor 0-0.3 (module docstring)."""
+    use, length, floor = rng.random(), rng.uniform(50, 150), rng.uniform(0.0, 0.3)
+    return Coil(length_mm=float(length), floor=float(floor)) if use < COIL_RATE else None
+
+
+def coil_sensitivity(coil: Coil, tissue_yz: np.ndarray, spacing_mm: np.ndarray, smooth_mm: float = 15.0) -> np.ndarray:
+    """Sensitivity [Y, Z] of ``coil`` over a sagittal tissue map ``tissue_yz`` [Y, Z] (Z increasing posteriorly) on a
+    grid of ``spacing_mm`` (LR, SI, AP): 1 at the back's skin and behind it, falling towards the front. The back's skin is
+    each row's most posterior non-air voxel, smoothed over ``smooth_mm`` head-feet (the coil does not follow every
+    fold); rows without tissue take their neighbours' value; an image without tissue gets 1 everywhere."""
+    body = tissue_yz != AIR
+    rows = np.nonzero(body.any(axis=1))[0]
+    if rows.size == 0:
+        return np.ones(tissue_yz.shape, dtype=np.float32)
+    n_z = tissue_yz.shape[1]
+    back = n_z - 1 - np.argmax(body[:, ::-1], axis=1)  # [Y] index of the most posterior tissue voxel
+    back = np.interp(np.arange(tissue_yz.shape[0]), rows, back[rows])
+    back = ndimage.gaussian_filter1d(back, smooth_mm / float(spacing_mm[1]), mode="nearest")
+    depth_mm = np.clip(back[:, None] - np.arange(n_z)[None, :], 0, None) * float(spacing_mm[2])  # [Y, Z]
+    return (coil.floor + (1 - coil.floor) * np.exp(-depth_mm / coil.length_mm)).astype(np.float32)
+
+
 SOFT_TISSUES = (FAT, MUSCLE, BRAIN, MEDIASTINUM)
 
 
@@ -138,6 +185,7 @@ def clutter_gain(rng: np.random.Generator, tissue: np.ndarray, spacing_mm: np.nd
 def render(
     tissue: np.ndarray, intensities: np.ndarray, style: ScannerStyle, rng: np.random.Generator, spacing_mm: np.ndarray, texture: np.ndarray,
     x_subsamples: int = 1, gain_y: np.ndarray | None = None, noise_y: np.ndarray | None = None, gain: np.ndarray | None = None,
+    coil: np.ndarray | None = None,
 ) -> np.ndarray:
     """Tissue map [X * x_subsamples, Y, Z] -> stored image [X, Y, Z] (uint16-range float) with texture, blur,
     bias, Rician noise, ghosting.
@@ -146,7 +194,8 @@ def render(
     ``x_subsamples`` > 1: each stored slice is the mean of that many consecutive tissue sub-slices (the
     partial volume of a thick 2D slice). ``gain_y`` and ``noise_y`` [Y]: multiplicative signal gain and
     noise level along the head-feet axis (the stations of a composed whole-spine scan). ``gain`` [X * k, Y, Z]:
-    a multiplier of each tissue voxel's intensity (``clutter_gain``).
+    a multiplier of each tissue voxel's intensity (``clutter_gain``). ``coil`` [Y, Z]: the receive coil's
+    sensitivity (``coil_sensitivity``), applied with the bias field, before the noise.
     """
     img = intensities[tissue].astype(np.float32)  # [X * k, Y, Z]
     if gain is not None:
@@ -160,6 +209,8 @@ def render(
     c = rng.normal(0, 1, size=5) * style.bias
     bias = np.exp(c[0] * y + c[1] * z + c[2] * y * z + c[3] * y**2 + c[4] * z**2).astype(np.float32)
     img *= bias[None]
+    if coil is not None:
+        img *= coil.astype(np.float32)[None]
     if gain_y is not None:
         img *= gain_y.astype(np.float32)[None, :, None]
     img = np.clip(img, 0, None) ** style.gamma

@@ -26,7 +26,7 @@ import numpy as np
 from msanet.synth import anatomy as anat
 from msanet.synth import morphometry as morph
 from msanet.synth.column import ColumnAnatomy, sample_column
-from msanet.synth.contrast import jitter_style, randomise_style, render, smooth_field, tissue_intensities
+from msanet.synth.contrast import coil_sensitivity, jitter_style, randomise_style, render, sample_coil, smooth_field, tissue_intensities
 from msanet.synth.storage import nifti_pair, place_labels
 from msanet.synth.trunk import column_tissue_map, extrude_column
 
@@ -153,6 +153,7 @@ def render_scan(site: SiteProtocol, seed: int, index: int, scan_type: str, femal
     sub = int(np.ceil(scan.slice_thickness_mm / SUBSLICE_MM))
     out = {"anatomy": col, "scan": scan, "images": {}, "tissue": {}, "canonical": {}}
     cache: dict[tuple, tuple] = {}
+    coil = sample_coil(np.random.default_rng([seed, index, 106]))  # one session, one coil: shared by both contrasts
     for contrast in ("T1w", "T2w"):
         crng = np.random.default_rng([seed, index, 103 if contrast == "T1w" else 104])
         spacing = np.array(scan.spacing_mm[contrast])
@@ -174,7 +175,8 @@ def render_scan(site: SiteProtocol, seed: int, index: int, scan_type: str, femal
         gain, noise = _stations(crng, scan, np.arange(shape[1]) * spacing[1])
         if scan.field_strength_t < 2:  # lower SNR at 1.5 T
             noise = (np.ones(shape[1]) if noise is None else noise) * 1.25
-        image = render(tissue, intens, style, crng, spacing, texture, x_subsamples=sub, gain_y=gain, noise_y=noise)
+        sensitivity = coil_sensitivity(coil, tissue[tissue.shape[0] // 2], spacing) if coil is not None else None
+        image = render(tissue, intens, style, crng, spacing, texture, x_subsamples=sub, gain_y=gain, noise_y=noise, coil=sensitivity)
         data = np.clip(np.rint(image), 0, 32767).astype(np.int16)
         points = {}
         for value, (sv, dv) in col.disc_points_sd().items():
