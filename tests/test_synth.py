@@ -515,3 +515,19 @@ def test_the_coil_darkens_the_front_of_the_neck_in_both_contrasts(monkeypatch):
     assert np.array_equal(with_coil["canonical"]["T2w"][1], flat["canonical"]["T2w"][1])  # the coil moves no label
     for contrast in ("T1w", "T2w"):  # the fat 100-150 mm in front of the back: about a third as bright
         assert _front_to_back_fat(with_coil, contrast) < 0.5 * _front_to_back_fat(flat, contrast)
+
+
+def test_posterior_neck_fat_planes_lie_where_drawn(sd_map):
+    a, s, d, tissue = sd_map
+    assert 1 <= len(a.septa) <= 3 and all(0.2 <= sp.depth <= 0.9 and 0.8 <= sp.thickness_mm <= 2.5 for sp in a.septa)
+    i = int(np.argmin(np.abs(s - 30.0)))  # mid-neck
+    canal = np.interp(30.0, [top for _, top, _, _ in a.level_spans()], [lv.canal for lv, _, _, _ in a.level_spans()])
+    top, bottom = canal + 3.0, a.neck_back - a.fat_back
+    for sp in a.septa:
+        centre = top + sp.depth * (bottom - top) + sp.wave_mm * np.sin(2 * np.pi * 30.0 / sp.period_mm + sp.phase)
+        j = int(np.argmin(np.abs(d - centre)))
+        if tissue[i, j] not in (MARROW, anat.CORTEX):  # a spinous process is drawn over the plane
+            assert tissue[i, j] == anat.FAT
+    without = dataclasses.replace(a, septa=())
+    plain = anat.tissue_map_2d(without, *np.meshgrid(s[i : i + 1], d, indexing="ij"))[0]
+    assert (plain == anat.FAT).sum() < (tissue[i] == anat.FAT).sum()  # the planes add fat inside the muscle

@@ -77,7 +77,7 @@ def site_protocol(site: Site, index: int, seed: int) -> SiteProtocol:
     return SiteProtocol(
         site=site, styles={"T1w": sample_style(rng), "T2w": sample_style(rng)}, spacing={"T1w": t1, "T2w": t2},
         orientation={"T1w": str(rng.choice(ORIENTATIONS)), "T2w": str(rng.choice(ORIENTATIONS))},
-        fov_mm=(LR_EXTENT_MM, float(rng.uniform(235, 285)), float(rng.uniform(170, 200))),
+        fov_mm=(LR_EXTENT_MM, float(rng.uniform(235, 285)), float(rng.uniform(180, 320))),  # AP: the real amu_t2w scans are 384 mm
     )
 
 

@@ -33,6 +33,8 @@ Shape details (``BoneShape``, ``HeadShape``):
   RadioGraphics 1994;14(2):255-277; the dens and the C2 body are one bone (no disc between them; the C1-C2 label sits
   at the dens base), in about a third of subjects with the thin dark line of the fused subdental synchondrosis (the
   rate is this project's assumption, not a published one);
+- posterior neck: one to three fat planes (0.8-2.5 mm) between the muscle layers (trapezius, splenius, semispinalis),
+  as the real T2w scans show them; the cerebellum 0.5-1.5 mm inside the occipital bone (a thin CSF layer);
 - brain stem: medulla 10-13 mm AP, pons 22-28 mm AP, fourth ventricle behind it, cerebellum and its
   tonsils above the foramen magnum: Raininko et al., Neuroradiology 1994;36(5):364-368.
 """
@@ -104,6 +106,20 @@ class HeadShape:
     magna_mm: float = 6.0  # cisterna magna depth behind the medulla
     tonsil_s: float = -6.0  # lowest point of the cerebellum (tonsils)
     skull_mm: float = 7.0  # occipital bone thickness
+    pia_mm: float = 1.5  # CSF between the cerebellum and the inner table of the occipital bone
+
+
+@dataclass(frozen=True)
+class Septum:
+    """A fat plane between two posterior neck muscles: at ``depth`` (0 = behind the canal, 1 = under the subcutaneous
+    fat) of the muscle layer, ``thickness_mm`` thick, waving ``wave_mm`` back and forth with period ``period_mm`` along
+    the neck."""
+
+    depth: float
+    thickness_mm: float
+    wave_mm: float
+    period_mm: float
+    phase: float
 
 
 @dataclass
@@ -128,6 +144,7 @@ class Anatomy:
     pathology: list[str] = field(default_factory=list)
     bone: BoneShape = field(default_factory=BoneShape)
     head: HeadShape = field(default_factory=HeadShape)
+    septa: tuple[Septum, ...] = ()  # fat planes between the posterior neck muscles
 
     # ---- the curve ------------------------------------------------------------------------
     def cervical_length(self) -> float:
@@ -236,7 +253,18 @@ def sample_anatomy(rng: np.random.Generator, fov_mm: tuple[float, float, float],
                              tonsil_s=rng.uniform(-12, -2), skull_mm=rng.uniform(5, 9))
     anatomy.bone = replace(anatomy.bone, dens_line=bool(rng.random() < 0.3))  # last: the rest stays put
     bulge_discs(rng, levels)
+    anatomy.head = replace(anatomy.head, pia_mm=float(rng.uniform(0.5, 1.5)))
+    anatomy.septa = draw_septa(rng)
     return anatomy
+
+
+def draw_septa(rng: np.random.Generator) -> tuple[Septum, ...]:
+    """One to three fat planes in the posterior neck muscles (the real T2w scans show bright fat between the trapezius,
+    splenius and semispinalis layers), spread over the muscle layer's depth."""
+    n = int(rng.integers(1, 4))
+    depths = np.sort(rng.uniform(0.2, 0.9, size=n))
+    return tuple(Septum(float(f), float(rng.uniform(0.8, 2.5)), float(rng.uniform(0, 2)), float(rng.uniform(60, 150)), float(rng.uniform(0, 2 * np.pi)))
+                 for f in depths)
 
 
 def bulge_discs(rng: np.random.Generator, levels: list[Level]) -> None:
@@ -312,6 +340,10 @@ def tissue_map_2d(anatomy: Anatomy, s: np.ndarray, d: np.ndarray) -> np.ndarray:
     spans = anatomy.level_spans()
     depth_at = np.interp(s, [sp[1] for sp in spans], [sp[0].depth for sp in spans])
     canal_at = np.interp(s, [-40.0, 0.0] + [sp[1] for sp in spans], [22.0, 20.0] + [sp[0].canal for sp in spans])
+    muscle_top, muscle_bottom = canal_at + 3.0, back - anatomy.fat_back  # the posterior muscle layer
+    for sp in anatomy.septa:
+        centre = muscle_top + sp.depth * (muscle_bottom - muscle_top) + sp.wave_mm * np.sin(2 * np.pi * s / sp.period_mm + sp.phase)
+        out[(out == MUSCLE) & (np.abs(d - centre) < sp.thickness_mm / 2) & (s > -25)] = FAT
     # airway in front of the neck, mediastinum in front of the chest
     airway_front = -(depth_at + anatomy.prevertebral + anatomy.airway_ap)
     out[(s > -35) & (s < cerv + 10) & (d < -(depth_at + anatomy.prevertebral)) & (d > airway_front)] = AIR
@@ -370,7 +402,7 @@ def draw_head(out: np.ndarray, s: np.ndarray, d: np.ndarray, anatomy: Anatomy) -
     # cerebellum behind it down to its tonsils, a thin CSF layer inside the bone; the cisterna magna between
     # its lower surface and the bone
     behind = d - (ventricle + 1.0)
-    pia = ((s - s0) / (rs - 1.5)) ** 2 + ((d - d0) / (rd - 1.5)) ** 2
+    pia = ((s - s0) / (rs - h.pia_mm)) ** 2 + ((d - d0) / (rd - h.pia_mm)) ** 2
     magna = ((s - s0) / (rs - h.magna_mm)) ** 2 + ((d - d0) / (rd - h.magna_mm)) ** 2
     out[fossa & (behind > 0) & (s < h.tonsil_s) & (pia < 1) & ((magna < 1) | (s < s0))] = BRAIN
     # occipital bone (tables and diploe) behind the canal, from the opisthion up
