@@ -11,6 +11,11 @@ Domain-randomised mode draws every tissue's intensity uniformly in [0, 1] instea
 ranges wider than any site's (``randomise_style``; SynthSeg-style).
 Scanner style (per site, jittered per subject): noise level (Rician), blur (partial volume),
 bias field strength, contrast (gamma), occasional motion ghosting along the phase-encode axis.
+Noise (Rician, sigma relative to the brightest tissue): 0.003-0.012 per site. The real scans are far quieter than this
+generator used to make them (0.015-0.06): in their air, the native voxels' mean and standard deviation are both about
+0.005 of the 99th percentile (amu_t2w, all six; 0.012 / 0.010 on the real lumbar scan), i.e. sigma 0.004-0.008, and at the
+network's 2 mm input half of a real amu slab is below 0.01 while the old synthetic slabs had a Rician floor of 0.05-0.10
+everywhere (real_trials.md, trial t7).
 Receive coil (per subject, ``Coil``): the posterior spine array's sensitivity falls with depth in front of the back, so
 the front of the neck, the face and the chest are dark on the real scans (measured on the six amu_t2w scans, 7 central
 slices, median per 20 mm of depth in front of the back's skin, relative to the 99th percentile: the posterior neck 0.2-0.4,
@@ -66,7 +71,7 @@ class ScannerStyle:
 
 
 def sample_style(rng: np.random.Generator) -> ScannerStyle:
-    return ScannerStyle(noise=rng.uniform(0.015, 0.06), blur_vox=rng.uniform(0.3, 0.9), bias=rng.uniform(0.05, 0.35),
+    return ScannerStyle(noise=rng.uniform(0.003, 0.012), blur_vox=rng.uniform(0.3, 0.9), bias=rng.uniform(0.05, 0.35),
                         gamma=rng.uniform(0.8, 1.25), ghost_prob=rng.uniform(0.0, 0.2), scale=rng.uniform(600, 1800))
 
 
@@ -115,9 +120,9 @@ def jitter_style(style: ScannerStyle, rng: np.random.Generator) -> ScannerStyle:
 
 def randomise_style(rng: np.random.Generator) -> ScannerStyle:
     """A scanner style for domain-randomised images, drawn from ranges wider than any site's (SynthSeg-style):
-    from clean to very noisy, sharp to 3 voxels of blur (a low-resolution or thick-slice scan), strong bias
+    from cleaner than any real scan to very noisy, sharp to 3 voxels of blur (a low-resolution or thick-slice scan), strong bias
     fields, gamma 0.6-1.6, frequent ghosting."""
-    return ScannerStyle(noise=rng.uniform(0.005, 0.1), blur_vox=rng.uniform(0.3, 3.0), bias=rng.uniform(0.0, 0.6),
+    return ScannerStyle(noise=rng.uniform(0.002, 0.06), blur_vox=rng.uniform(0.3, 3.0), bias=rng.uniform(0.0, 0.6),
                         gamma=rng.uniform(0.6, 1.6), ghost_prob=rng.uniform(0.0, 0.4), scale=rng.uniform(600, 1800))
 
 
