@@ -4,7 +4,11 @@
 Each scan is preprocessed as for training (mid-sagittal slab, percentile-normalised) on a 1 mm grid. Between each two
 consecutive disc labels (at the discs' posterior tips) the column's direction gives a normal pointing anterior; read
 (bilinear) at: **disc**, 6 mm in front of a label; **body**, 6 mm in front of the midpoint of two labels; **CSF**, 3 mm
-behind that midpoint. One row per scan (means over its labels): the six real amu_t2w scans, then the first six subjects
+behind that midpoint. Two measures of the background: **air, native**: in the file's own voxels, those whose 9 x 9 x 9
+box mean is below 2 % of the 99th percentile (air), their mean over the 99th percentile (the scanner's noise floor;
+Rician noise of sigma s in air averages 1.25 s); **dark share**: of the slab's pixels inside the field of view (> 0) on the
+network's own 2 mm grid (128 x 128), the share below 0.02 (black air). One row per scan (means over its labels): the six
+real amu_t2w scans, then the first six subjects
 of ``SYNTHETIC_BIDS`` (default: six new subjects of the current generator, ``msanet synth`` seed 0, in a temporary
 folder). Writes ``benchmarks/results/NAME.md``.
 """
@@ -26,7 +30,21 @@ from msanet.preprocess import PreprocessConfig, labels_to_pixels, preprocess_vol
 from real_scans import REAL
 
 CFG = PreprocessConfig(pixel_mm=1.0, height=400, width=300)
+NET = PreprocessConfig(pixel_mm=2.0, height=128, width=128)  # what the benchmark models see
 DISC_MM, CSF_MM = 6.0, 3.0
+AIR_BOX, AIR_LEVEL, DARK_LEVEL = 9, 0.02, 0.02
+
+
+def background(image: Path) -> tuple[float, float]:
+    """(air mean over the 99th percentile in the native voxels, share of the 2 mm input's in-view pixels below
+    ``DARK_LEVEL``) of one scan."""
+    volume = mio.load_image(image)
+    data = np.asarray(volume.data, dtype=np.float32)
+    p99 = float(np.percentile(data, 99))
+    air = ndimage.uniform_filter(data, AIR_BOX) < AIR_LEVEL * p99
+    net = preprocess_volume(volume, NET).image
+    inside = net[net > 0]
+    return float(data[air].mean() / p99) if air.any() else float("nan"), float(np.mean(inside < DARK_LEVEL))
 
 
 def scan_levels(image: Path, label: Path) -> tuple[float, float, float]:
@@ -54,7 +72,8 @@ def rows_of(root: Path, kind: str, limit: int | None = None) -> list[str]:
     out = []
     for s in subjects:
         d, b, c = scan_levels(s.images["T2w"], s.labels["T2w"])
-        out.append(f"| {kind} | {s.subject_id} | {d:.2f} | {b:.2f} | {c:.2f} |")
+        air, dark = background(s.images["T2w"])
+        out.append(f"| {kind} | {s.subject_id} | {d:.2f} | {b:.2f} | {c:.2f} | {air:.4f} | {dark:.2f} |")
     return out
 
 
@@ -64,7 +83,7 @@ def main() -> None:
     lines = header("Disc, vertebra and CSF brightness at the network's input, real vs synthetic T2w",
                    f"python benchmarks/real_intensity.py {' '.join(sys.argv[1:])}")
     lines += ["- how: `benchmarks/real_intensity.py` (docstring); 1 mm grid, percentile-normalised slab", "",
-              "| set | scan | disc | body | CSF |", "|---|---|---|---|---|"]
+              "| set | scan | disc | body | CSF | air, native (mean / p99) | dark share at 2 mm |", "|---|---|---|---|---|---|---|"]
     lines += rows_of(REAL / "amu_t2w", "real amu_t2w")
     with tempfile.TemporaryDirectory() as tmp:
         synthetic = Path(sys.argv[2]) if len(sys.argv) == 3 else Path(tmp) / "synth"

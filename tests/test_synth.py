@@ -464,6 +464,14 @@ def test_coil_sensitivity_known_values():
     np.testing.assert_allclose(sens[:, 0], 0.2 + 0.8 * np.exp(-1.4), rtol=1e-6)
     assert np.all(np.diff(sens, axis=1) >= 0)  # never brighter further forward
     assert np.all(coil_sensitivity(Coil(10.0, 0.2), np.full((3, 4), AIR, dtype=np.int8), np.ones(3)) == 1.0)
+    tissue[:, 6] = CSF  # a canal 2 mm in front of the skin: flat down to BODIES_MM (20 mm) in front of it
+    sens = coil_sensitivity(Coil(length_mm=10.0, floor=0.2), tissue, np.array([1.0, 1.0, 1.0]), smooth_mm=0.01)
+    np.testing.assert_allclose(sens, 1.0)  # the whole 7 mm deep body lies within 1 + 20 mm of the skin
+    deep = np.full((2, 40), MUSCLE, dtype=np.int8)
+    deep[:, 35] = CSF  # 4 mm in front of the skin (z = 39): the fall-off starts at depth 24 mm, z = 15
+    sens = coil_sensitivity(Coil(length_mm=10.0, floor=0.0), deep, np.ones(3), smooth_mm=0.01)
+    np.testing.assert_allclose(sens[:, 15:], 1.0)
+    np.testing.assert_allclose(sens[:, 5], np.exp(-1.0), rtol=1e-6)
 
 
 @pytest.mark.parametrize("kwargs, bad", [({"length_mm": 0.0, "floor": 0.1}, "length_mm"), ({"length_mm": 50.0, "floor": 1.5}, "floor")])
@@ -513,8 +521,8 @@ def test_the_coil_darkens_the_front_of_the_neck_in_both_contrasts(monkeypatch):
     monkeypatch.setattr(synth, "sample_coil", lambda rng: None)
     flat = render_subject(protocol, seed=0, index=1)
     assert np.array_equal(with_coil["canonical"]["T2w"][1], flat["canonical"]["T2w"][1])  # the coil moves no label
-    for contrast in ("T1w", "T2w"):  # the fat 100-150 mm in front of the back: about a third as bright
-        assert _front_to_back_fat(with_coil, contrast) < 0.5 * _front_to_back_fat(flat, contrast)
+    for contrast in ("T1w", "T2w"):  # the front fat, 60-80 mm in front of the bodies: about half as bright
+        assert _front_to_back_fat(with_coil, contrast) < 0.7 * _front_to_back_fat(flat, contrast)
 
 
 def test_posterior_neck_fat_planes_lie_where_drawn(sd_map):

@@ -16,11 +16,11 @@ generator used to make them (0.015-0.06): in their air, the native voxels' mean 
 0.005 of the 99th percentile (amu_t2w, all six; 0.012 / 0.010 on the real lumbar scan), i.e. sigma 0.004-0.008, and at the
 network's 2 mm input half of a real amu slab is below 0.01 while the old synthetic slabs had a Rician floor of 0.05-0.10
 everywhere (real_trials.md, trial t7).
-Receive coil (per subject, ``Coil``): the posterior spine array's sensitivity falls with depth in front of the back, so
-the front of the neck, the face and the chest are dark on the real scans (measured on the six amu_t2w scans, 7 central
-slices, median per 20 mm of depth in front of the back's skin, relative to the 99th percentile: the posterior neck 0.2-0.4,
-the canal 0.34-0.58, the vertebral bodies 0.20-0.36, then 0.12-0.21, 0.07-0.12 and 0.05-0.10 at 80-140 mm; the real
-lumbar scan likewise falls from 0.7 to 0.2 over 120 mm).
+Receive coil (per subject, ``Coil``): the posterior spine array's sensitivity falls with depth, so the front of the neck,
+the face and the chest are dark on the real scans; here it falls from the front of the vertebral bodies on, since the
+T2w levels above were measured at the spine with the real coil (see the real and synthetic slabs side by side:
+``docs/figures/model_input_real_vs_synthetic.png``). The fall-off length (50-150 mm) and floor are this project's
+choice, read off those pictures, not a published figure.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from msanet.synth.anatomy import AIR, BRAIN, FAT, MEDIASTINUM, MUSCLE, N_CERVICAL_TISSUES, NUCLEUS, TISSUES
+from msanet.synth.anatomy import AIR, BRAIN, CSF, FAT, MEDIASTINUM, MUSCLE, N_CERVICAL_TISSUES, NUCLEUS, TISSUES
 
 MEANS = {
     #        air   fat   musc  marrow cortex annul nucl  csf   cord  brain  lig   medi
@@ -132,7 +132,7 @@ COIL_RATE = 0.85  # share of subjects scanned with a visible posterior-coil fall
 @dataclass(frozen=True)
 class Coil:
     """Receive sensitivity of a posterior surface coil: ``floor + (1 - floor) * exp(-depth_mm / length_mm)``, where
-    ``depth_mm`` is the distance in front of the back's skin (the most posterior tissue of each head-feet row)."""
+    ``depth_mm`` is the distance in front of the vertebral bodies (``coil_sensitivity``); 1 at and behind them."""
 
     length_mm: float
     floor: float
@@ -151,11 +151,17 @@ def sample_coil(rng: np.random.Generator) -> Coil | None:
     return Coil(length_mm=float(length), floor=float(floor)) if use < COIL_RATE else None
 
 
+BODIES_MM = 20.0  # coil_sensitivity: the front of the vertebral bodies, this far in front of the canal's CSF
+
+
 def coil_sensitivity(coil: Coil, tissue_yz: np.ndarray, spacing_mm: np.ndarray, smooth_mm: float = 15.0) -> np.ndarray:
     """Sensitivity [Y, Z] of ``coil`` over a sagittal tissue map ``tissue_yz`` [Y, Z] (Z increasing posteriorly) on a
-    grid of ``spacing_mm`` (LR, SI, AP): 1 at the back's skin and behind it, falling towards the front. The back's skin is
-    each row's most posterior non-air voxel, smoothed over ``smooth_mm`` head-feet (the coil does not follow every
-    fold); rows without tissue take their neighbours' value; an image without tissue gets 1 everywhere."""
+    grid of ``spacing_mm`` (LR, SI, AP): 1 from the back's skin to the front of the vertebral bodies, falling in front
+    of them. Depth is measured from the back's skin, each row's most posterior non-air voxel, smoothed over
+    ``smooth_mm`` head-feet (the coil does not follow every fold; rows without tissue take their neighbours' value); the
+    fall-off starts ``BODIES_MM`` in front of the median depth of the CSF (the canal), or at the skin in an image
+    without CSF. The tissue levels (``CERVICAL_T2W``) were measured at the spine on real scans, coil included, so the
+    coil only darkens what lies in front of it. An image without tissue gets 1 everywhere."""
     body = tissue_yz != AIR
     rows = np.nonzero(body.any(axis=1))[0]
     if rows.size == 0:
@@ -165,7 +171,9 @@ def coil_sensitivity(coil: Coil, tissue_yz: np.ndarray, spacing_mm: np.ndarray, 
     back = np.interp(np.arange(tissue_yz.shape[0]), rows, back[rows])
     back = ndimage.gaussian_filter1d(back, smooth_mm / float(spacing_mm[1]), mode="nearest")
     depth_mm = np.clip(back[:, None] - np.arange(n_z)[None, :], 0, None) * float(spacing_mm[2])  # [Y, Z]
-    return (coil.floor + (1 - coil.floor) * np.exp(-depth_mm / coil.length_mm)).astype(np.float32)
+    csf = tissue_yz == CSF
+    start_mm = float(np.median(depth_mm[csf])) + BODIES_MM if csf.any() else 0.0
+    return (coil.floor + (1 - coil.floor) * np.exp(-np.clip(depth_mm - start_mm, 0, None) / coil.length_mm)).astype(np.float32)
 
 
 SOFT_TISSUES = (FAT, MUSCLE, BRAIN, MEDIASTINUM)
