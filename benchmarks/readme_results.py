@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from common import num
-from experiments import LABELS
+from experiments import LABELS, RUN_SPECS, stage1_run
 from real_scans import picture_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -383,7 +383,10 @@ def section_default() -> list[str]:
                     f"({source('real_trials.md')}).", ""]
         out += ["Stage 1, synthetic only:", ""]
     if rows is not None:
-        out += [f"Trained on the domain-randomised copy of the benchmark (random tissue intensities), scored on the realistic test "
+        data = RUN_SPECS[stage1_run(family) if family else "default"][0]
+        trained_on = ("the domain-randomised copy of the benchmark (random tissue intensities)" if data.endswith("-dr")
+                      else f"the realistic benchmark (`data/{data}`)")
+        out += [f"Trained on {trained_on}, scored on the realistic test "
                 f"split. Source: {source(stage1 + '.md')}" + ("." if bundled is not None else
                 "; model card: [src/msanet/weights/MODEL_CARD.md](src/msanet/weights/MODEL_CARD.md)."), ""]
         out += metric_table(rows, list(dict.fromkeys(r["run"] for r in rows))) + [""]
