@@ -258,10 +258,18 @@ def make_data() -> None:
         msanet("split", str(DATA / "sg260"), "-o", str(SPLITS / "site.json"), "--seed", str(SEED), "--by-site")
 
 
+def synth_flags(data: str) -> tuple[int, list[str]]:
+    """(subjects, ``msanet synth`` flags) of the benchmark data set ``data/<data>`` (a key of DATA_FLAGS or MIXED_DATA)."""
+    if data in MIXED_DATA:
+        return 200, ["--scan-type", "mixed", *MIXED_DATA[data][1]]
+    return 260, DATA_FLAGS[data]
+
+
 def make_mixed(data: str) -> None:
     """``data/<data>``: 200 synthetic subjects of mixed scan types (``MIXED_DATA``) and their split, unless they exist."""
-    split, flags = MIXED_DATA[data]
-    make_synth(data, "--scan-type", "mixed", *flags, subjects=200)
+    split = MIXED_DATA[data][0]
+    subjects, flags = synth_flags(data)
+    make_synth(data, *flags, subjects=subjects)
     if not (SPLITS / f"{split}.json").exists():
         msanet("split", str(DATA / data), "-o", str(SPLITS / f"{split}.json"), "--seed", str(SEED))
 
@@ -393,12 +401,14 @@ def bundle_and_measure(record: dict, folds: Path) -> None:
     write_model_card(record)
 
 
-def synthetic_data_line(data: str) -> str:
-    """The model card's line on a 260-subject benchmark set ``data`` (a key of DATA_FLAGS)."""
-    flags = " ".join(["--subjects 260 --seed 0", *DATA_FLAGS[data]])
-    kind = ("the domain-randomised benchmark", "with random tissue intensities") if "--domain-random" in DATA_FLAGS[data] else \
+def synthetic_data_line(data: str, split: str) -> str:
+    """The model card's line on the synthetic set ``data`` (see ``synth_flags``) and its ``split``."""
+    subjects, flags = synth_flags(data)
+    train = len(json.loads((SPLITS / f"{split}.json").read_text())["train"])
+    kind = ("the domain-randomised benchmark", "with random tissue intensities") if "--domain-random" in flags else \
         ("the realistic benchmark", "with the generator's tissue intensities (real-like T2w levels, coil fall-off, scanner noise)")
-    return f"- training data, synthetic: {kind[0]} (`msanet synth data/{data} {flags}`), 182 training subjects x (T1w + T2w) {kind[1]}"
+    command = " ".join(["msanet synth", f"data/{data}", "--subjects", str(subjects), "--seed", str(SEED), *flags])
+    return f"- training data, synthetic: {kind[0]} (`{command}`), {train} training subjects x (T1w + T2w) {kind[1]}"
 
 
 def write_model_card(record: dict) -> None:
@@ -429,7 +439,7 @@ def write_model_card(record: dict) -> None:
         f"- input: mid-sagittal slab resampled to {meta['preprocess']['height']} x {meta['preprocess']['width']} px at "
         f"{meta['preprocess']['pixel_mm']} mm (field of view {meta['preprocess']['height'] * meta['preprocess']['pixel_mm']:.0f} mm; "
         "longer scans are read in overlapping windows)",
-        synthetic_data_line(RUN_SPECS[record["name"]][0]),
+        synthetic_data_line(*RUN_SPECS[record["name"]][:2]),
     ]
     if real_subjects:
         card += [

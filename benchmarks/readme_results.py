@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from common import num
-from experiments import LABELS, RUN_SPECS, stage1_run
+from experiments import LABELS, RUN_SPECS, stage1_run, synth_flags
 from real_scans import picture_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -384,7 +384,7 @@ def section_default() -> list[str]:
         out += ["Stage 1, synthetic only:", ""]
     if rows is not None:
         data = RUN_SPECS[stage1_run(family) if family else "default"][0]
-        trained_on = ("the domain-randomised copy of the benchmark (random tissue intensities)" if data.endswith("-dr")
+        trained_on = ("the domain-randomised copy of the benchmark (random tissue intensities)" if "--domain-random" in synth_flags(data)[1]
                       else f"the realistic benchmark (`data/{data}`)")
         out += [f"Trained on {trained_on}, scored on the realistic test "
                 f"split. Source: {source(stage1 + '.md')}" + ("." if bundled is not None else

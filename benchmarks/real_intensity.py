@@ -35,10 +35,9 @@ DISC_MM, CSF_MM = 6.0, 3.0
 AIR_BOX, AIR_LEVEL, DARK_LEVEL = 9, 0.02, 0.02
 
 
-def background(image: Path) -> tuple[float, float]:
+def background(volume: mio.Volume) -> tuple[float, float]:
     """(air mean over the 99th percentile in the native voxels, share of the 2 mm input's in-view pixels below
     ``DARK_LEVEL``) of one scan."""
-    volume = mio.load_image(image)
     data = np.asarray(volume.data, dtype=np.float32)
     p99 = float(np.percentile(data, 99))
     air = ndimage.uniform_filter(data, AIR_BOX) < AIR_LEVEL * p99
@@ -47,9 +46,8 @@ def background(image: Path) -> tuple[float, float]:
     return float(data[air].mean() / p99) if air.any() else float("nan"), float(np.mean(inside < DARK_LEVEL))
 
 
-def scan_levels(image: Path, label: Path) -> tuple[float, float, float]:
+def scan_levels(volume: mio.Volume, label: Path) -> tuple[float, float, float]:
     """(disc, body, CSF) mean normalised intensity of one scan."""
-    volume = mio.load_image(image)
     sag = preprocess_volume(volume, CFG)
     points = labels_to_pixels(sag, mio.read_disc_labels(label, volume))
     values = sorted(points)
@@ -71,8 +69,9 @@ def rows_of(root: Path, kind: str, limit: int | None = None) -> list[str]:
     subjects = bids.find_subjects(root, contrasts=("T2w",), require_labels=True)[:limit]
     out = []
     for s in subjects:
-        d, b, c = scan_levels(s.images["T2w"], s.labels["T2w"])
-        air, dark = background(s.images["T2w"])
+        volume = mio.load_image(s.images["T2w"])
+        d, b, c = scan_levels(volume, s.labels["T2w"])
+        air, dark = background(volume)
         out.append(f"| {kind} | {s.subject_id} | {d:.2f} | {b:.2f} | {c:.2f} | {air:.4f} | {dark:.2f} |")
     return out
 
