@@ -203,6 +203,11 @@ RUN_SPECS["whole24any1mm"] = ("mixed200-dr", "mixed-dr", [*RUN_SPECS["default"][
 FAMILIES["anyz6r"] = FAMILIES["anyz6"]
 FAMILY_DATA["anyz6r"] = ("sg260", "subject")
 FAMILY_LABELS["anyz6r"] = "default recipe + 'any disc' channel, zero-initialised heads, sigma 6 mm, realistic synthetic data"
+# anyz6f: anyz6r on data/sg260 re-made with cervical fields of view that start anywhere from the brain stem down to C2
+# (synth.anatomy DENS_TIP_MIN_MM; the real amu_t2w scans start at C1, where anyz6r named errsm22-24 one level off)
+FAMILIES["anyz6f"] = FAMILIES["anyz6"]
+FAMILY_DATA["anyz6f"] = ("sg260", "subject")
+FAMILY_LABELS["anyz6f"] = FAMILY_LABELS["anyz6r"] + ", fields of view from the brain stem down to C2"
 for _family, _flags in FAMILIES.items():
     add_family(_family, _flags)
 EXPERIMENTS = {

@@ -16,6 +16,10 @@ Published adult ranges used for sampling (mm):
 - body depth (AP) C3-C7 15-18, T1 16-19 growing ~1.5/level: Panjabi et al., Spine 1991;16(8):861-869 and 888-901;
 - spinal canal AP C3-C7 13-17, C1 18-22, thoracic 13-15; cord AP 6.5-8.5 cervical, 5.5-7 thoracic:
   Panjabi 1991; Kameyama et al., Spine 1994;19(5):590 (cord dimensions).
+Levels drawn: C2 .. T9 (the discs C1-C2 .. T9-T10), so that a field of view starting at C1 still ends in drawn anatomy.
+Field of view: the dens tip lies ``DENS_TIP_MIN_MM`` (above the top edge) .. ``DENS_TIP_MAX_FRACTION`` of the FOV height
+below the top edge, uniformly: from scans that show the brain stem and cerebellum (Spine Generic) down to scans that start at
+C1 (the real amu_t2w scans: C2-C3 24-45 mm below the top edge).
 Curvature: C2-C7 lordosis -10..+40 degrees (a few straight or kyphotic necks), T1-T5 kyphosis
 8..25 degrees: Le Huec et al., Eur Spine J 2019 (cervical sagittal balance).
 Shape details (``BoneShape``, ``HeadShape``):
@@ -55,7 +59,12 @@ NERVE, BLOOD, HEART, LUNG, LIVER, BOWEL, URINE, VISCERA = range(12, 20)
 TISSUES = ("air", "fat", "muscle", "marrow", "cortex", "annulus", "nucleus", "csf", "cord", "brain", "ligament", "mediastinum",
            "nerve", "blood", "heart", "lung", "liver", "bowel", "urine", "viscera")
 N_CERVICAL_TISSUES = 12
-VERTEBRAE = ("C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4", "T5", "T6")  # each followed by a disc
+# where the field of view of a cervical scan starts: the dens tip lies DENS_TIP_MIN_MM .. DENS_TIP_MAX_FRACTION * (FOV
+# height) below its top edge. Spine Generic's 3D scans show the brain stem and cerebellum above the dens (dens tip 40-68 mm
+# below the top); the real amu_t2w scans start at C1, C2-C3 24-45 mm below the top edge (dens tip about -10 .. +15 mm).
+DENS_TIP_MIN_MM = -15.0
+DENS_TIP_MAX_FRACTION = 0.24
+VERTEBRAE = ("C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9")  # each followed by a disc
 # left-right half-width (mm) of each tissue at the midline, and what lies beyond it
 # (mediastinum: 25 mm, further than a cervical slab ever reaches, then lung)
 HALF_WIDTH = np.array([1e9, 1e9, 1e9, 10.0, 11.0, 10.0, 6.0, 11.0, 6.5, 1e9, 2.5, 25.0,
@@ -242,7 +251,7 @@ def sample_anatomy(rng: np.random.Generator, fov_mm: tuple[float, float, float],
         scoliosis_mm=rng.uniform(1.0, 6.0) if rng.random() < 0.5 else 0.0, scoliosis_period=rng.uniform(150, 300),
         scoliosis_phase=rng.uniform(0, 2 * np.pi), cord_ap=rng.uniform(6.5, 8.5), prevertebral=rng.uniform(3, 7),
         airway_ap=rng.uniform(12, 20), neck_front=rng.uniform(55, 75), neck_back=rng.uniform(80, 105), fat_back=rng.uniform(4, 14),
-        top_yz=(rng.uniform(0.17, 0.24) * fov_y, fov_z * rng.uniform(0.44, 0.56)),
+        top_yz=(rng.uniform(DENS_TIP_MIN_MM, DENS_TIP_MAX_FRACTION * fov_y), fov_z * rng.uniform(0.44, 0.56)),
         midline_x=fov_x / 2 + rng.uniform(-2.5, 2.5), pathology=pathology,
     )
     # drawn after everything above, so that the rest of the anatomy of a seed does not move
