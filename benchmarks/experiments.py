@@ -208,6 +208,11 @@ FAMILY_LABELS["anyz6r"] = "default recipe + 'any disc' channel, zero-initialised
 FAMILIES["anyz6f"] = FAMILIES["anyz6"]
 FAMILY_DATA["anyz6f"] = ("sg260", "subject")
 FAMILY_LABELS["anyz6f"] = FAMILY_LABELS["anyz6r"] + ", fields of view from the brain stem down to C2"
+# anyz6d: anyz6f on data/sg260 re-made with the dens-base line 0.8-3 mm thick (synth.anatomy DENS_LINE_MM; was 0.8 mm): the
+# anyz6r and anyz6f folds called real sub-errsm22's 2-3 mm dens-base line C2-C3 and every disc below one level low
+FAMILIES["anyz6d"] = FAMILIES["anyz6"]
+FAMILY_DATA["anyz6d"] = ("sg260", "subject")
+FAMILY_LABELS["anyz6d"] = FAMILY_LABELS["anyz6f"] + ", dens-base line 0.8-3 mm"
 for _family, _flags in FAMILIES.items():
     add_family(_family, _flags)
 EXPERIMENTS = {

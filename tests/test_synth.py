@@ -416,6 +416,19 @@ def test_dens_and_c2_body_are_one_bone(sd_map, dens_line):
     assert np.isin(below, [ANNULUS, NUCLEUS]).any()  # the C2-C3 disc is still there
 
 
+@pytest.mark.parametrize("thickness_mm, expected_mm", [(0.8, 0.8), (2.0, 2.0), (3.0, 2.5)])  # clipped 1 mm above the base
+def test_dens_line_thickness(sd_map, thickness_mm, expected_mm):
+    a, s, d, _ = sd_map
+    a = dataclasses.replace(a, bone=dataclasses.replace(a.bone, dens_line=True, dens_line_mm=thickness_mm))
+    grid_s, grid_d = np.meshgrid(s, d, indexing="ij")
+    tissue = anat.tissue_map_2d(a, grid_s, grid_d)
+    mid_dens = int(np.argmin(np.abs(d + a.dens_depth / 2)))
+    base = (s > a.dens_height - 4) & (s < a.dens_height + 4)
+    assert 0.1 * (tissue[base, mid_dens] == anat.CORTEX).sum() == pytest.approx(expected_mm, abs=0.15)
+    widths = [anat.sample_anatomy(np.random.default_rng([5, i]), (28.0, 260.0, 190.0)).bone.dens_line_mm for i in range(100)]
+    assert anat.DENS_LINE_MM[0] <= min(widths) and max(widths) <= anat.DENS_LINE_MM[1] and np.std(widths) > 0.4
+
+
 def test_a_third_of_subjects_show_the_dens_line():
     rate = np.mean([anat.sample_anatomy(np.random.default_rng(seed), (28.0, 260.0, 190.0)).bone.dens_line for seed in range(300)])
     assert 0.22 < rate < 0.38

@@ -35,8 +35,8 @@ Shape details (``BoneShape``, ``HeadShape``):
   axis, which itself leans back from the canal), clivus 8-12 mm thick; C1 anterior arch a
   small oval in front of the dens (atlanto-dental interval <= 3 mm); cisterna magna 3-10 mm: Smoker,
   RadioGraphics 1994;14(2):255-277; the dens and the C2 body are one bone (no disc between them; the C1-C2 label sits
-  at the dens base), in about a third of subjects with the thin dark line of the fused subdental synchondrosis (the
-  rate is this project's assumption, not a published one);
+  at the dens base), in about a third of subjects with the dark line of the fused subdental synchondrosis, 0.8-3 mm
+  thick (the rate and thickness are this project's assumptions, from the real amu_t2w scans, not published ones);
 - posterior neck: one to three fat planes (0.8-2.5 mm) between the muscle layers (trapezius, splenius, semispinalis),
   as the real T2w scans show them; the cerebellum 0.5-1.5 mm inside the occipital bone (a thin CSF layer);
 - brain stem: medulla 10-13 mm AP, pons 22-28 mm AP, fourth ventricle behind it, cerebellum and its
@@ -63,6 +63,9 @@ N_CERVICAL_TISSUES = 12
 # height) below its top edge. Spine Generic's 3D scans show the brain stem and cerebellum above the dens (dens tip 40-68 mm
 # below the top); the real amu_t2w scans start at C1, C2-C3 24-45 mm below the top edge (dens tip about -10 .. +15 mm).
 DENS_TIP_MIN_MM = -15.0
+# thickness of the dens-base line (when drawn): from a thin cortical remnant to a disc-like dark band across the C2 body, as
+# on real sub-errsm22 (2-3 mm), which networks trained with the thin line only called C2-C3
+DENS_LINE_MM = (0.8, 3.0)
 DENS_TIP_MAX_FRACTION = 0.24
 VERTEBRAE = ("C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9")  # each followed by a disc
 # left-right half-width (mm) of each tissue at the midline, and what lies beyond it
@@ -100,7 +103,8 @@ class BoneShape:
     endplate_mm: float = 1.4  # dark band of each endplate (cortex + subchondral bone + chemical shift), mm
     basivertebral: bool = True  # small bright notch (vein) in the middle of the posterior body wall
     nucleus_scale: float = 1.0  # nucleus size relative to its disc
-    dens_line: bool = False  # a thin dark line where the dens joined the C2 body (the fused subdental synchondrosis)
+    dens_line: bool = False  # a dark line where the dens joined the C2 body (the fused subdental synchondrosis)
+    dens_line_mm: float = 0.8  # its thickness
 
 
 @dataclass(frozen=True)
@@ -264,6 +268,7 @@ def sample_anatomy(rng: np.random.Generator, fov_mm: tuple[float, float, float],
     bulge_discs(rng, levels)
     anatomy.head = replace(anatomy.head, pia_mm=float(rng.uniform(0.5, 1.5)))
     anatomy.septa = draw_septa(rng)
+    anatomy.bone = replace(anatomy.bone, dens_line_mm=float(rng.uniform(*DENS_LINE_MM)))
     return anatomy
 
 
@@ -449,7 +454,8 @@ def fuse_dens(out: np.ndarray, s: np.ndarray, d: np.ndarray, anatomy: Anatomy) -
     """The dens and the body of C2 are one bone, in place: call it after ``draw_vertebra`` has drawn C2 like any other
     body (top endplate, rounded corners, cortex). Their junction becomes marrow with cortex only at the front and the
     back, the front widening from the dens to the body, so no disc-like band separates the two (the C1-C2 label lies in
-    this bone, at the dens base). With ``bone.dens_line``, the thin dark line of the fused subdental synchondrosis."""
+    this bone, at the dens base). With ``bone.dens_line``, the dark line of the fused subdental synchondrosis
+    (``bone.dens_line_mm`` thick; its upper half stops 1 mm above the dens base, where the dens is drawn)."""
     height, c2_depth, bone = anatomy.dens_height, anatomy.levels[0].depth, anatomy.bone
     reach = height + bone.concavity_mm + bone.corner_mm + bone.cortex_mm + 1.0  # below C2's drawn top endplate
     widening = np.clip((s - height) / (reach - height), 0, 1)  # 0 at the dens base, 1 where the body is full depth
@@ -458,7 +464,7 @@ def fuse_dens(out: np.ndarray, s: np.ndarray, d: np.ndarray, anatomy: Anatomy) -
     out[junction] = MARROW
     out[junction & ((d > -bone.cortex_mm) | (d < front + bone.cortex_mm))] = CORTEX
     if bone.dens_line:
-        out[junction & (np.abs(s - height) < 0.4)] = CORTEX
+        out[junction & (np.abs(s - height) < bone.dens_line_mm / 2)] = CORTEX
 
 
 @dataclass(frozen=True)
