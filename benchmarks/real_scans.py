@@ -213,7 +213,9 @@ def run_real(model: Path, folds: Path | None = None, results_name: str = "real")
         for image in result["summary"]["images"]:
             subject, contrast = image["subject"], image["contrast"]
             scan = scan_name(subject)
-            verdicts = [disc_verdict(r) for r in result["rows"] if r["subject"] == subject and r["contrast"] == contrast and r["status"] != "fp"]
+            # labelled discs only: a prediction's own row says "fp", or "" when it matched a label in 2D but not in 3D
+            verdicts = [disc_verdict(r) for r in result["rows"]
+                        if r["subject"] == subject and r["contrast"] == contrast and r["status"] in ("tp", "fn")]
             predicted = json.loads(output_of(result["pred"], subject, contrast, "_discs.json").read_text())
             picture = small_png(output_of(result["pred"], subject, contrast, "_qc.png"), picture_path(set_name, scan, figure_dir))
             scans.append((set_name, scan, figures_row(image["2d"]), verdicts, predicted["discs"], predicted["threshold"], picture))
