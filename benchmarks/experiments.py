@@ -127,6 +127,7 @@ FINE_TUNE_FLAGS["any1mmu"] = [*FINE_TUNE_FLAGS["any1mm"], "--unlabelled", "unkno
 # any1mmc2: the any1mm recipe from scratch on the current data (the dens and C2 body one bone), fine-tunes as any1mmu
 FAMILIES["any1mmc2"] = FAMILIES["any1mm"]
 FINE_TUNE_FLAGS["any1mmc2"] = FINE_TUNE_FLAGS["any1mmu"]
+FINE_TUNE_CONFIG: dict[str, str] = {}  # a family whose fine-tunes read another config file than benchmarks/default-real.yaml
 STAGE1_OF = {"any1mmu": "any1mm"}  # a family that fine-tunes another family's stage 1
 # what the model card says about such a borrowed stage 1's data (its data set has been re-made since)
 STAGE1_NOTES = {"any1mmu": "stage 1 trained on `data/sg260-dr` as generator v2 made it (commit 05891e9); stage 2 on the same "
@@ -167,6 +168,7 @@ def add_family(family: str, flags: list[str]) -> None:
     if family not in STAGE1_RUN:
         RUN_SPECS[f"{family}/default"] = (data, split, [*RUN_SPECS["default"][2], *flags])
     fine_tune = [*REAL_FLAGS, *flags, *FINE_TUNE_FLAGS.get(family, [])]
+    fine_tune[0] = FINE_TUNE_CONFIG.get(family, fine_tune[0])  # the fine-tunes' config file
     fine_tune[fine_tune.index("--init") + 1] = str(RUNS / stage1_run(family) / "best.safetensors")
     for subject in REAL_SUBJECTS:
         RUN_SPECS[f"{family}/real-{subject}"] = (data, split, [*fine_tune, "--exclude-subjects", subject])
@@ -213,6 +215,13 @@ FAMILY_LABELS["anyz6f"] = FAMILY_LABELS["anyz6r"] + ", fields of view from the b
 FAMILIES["anyz6d"] = FAMILIES["anyz6"]
 FAMILY_DATA["anyz6d"] = ("sg260", "subject")
 FAMILY_LABELS["anyz6d"] = FAMILY_LABELS["anyz6f"] + ", dens-base line 0.8-3 mm"
+# anyz6ds: anyz6d's stage 1 fine-tuned with training images shifted up to 51 mm (translation_frac 0.2, was 0.08): with 40 mm
+# of zeros above the real field of view, anyz6d's folds named errsm24 right (real-top-margin.md)
+FAMILIES["anyz6ds"] = FAMILIES["anyz6"]
+FAMILY_DATA["anyz6ds"] = ("sg260", "subject")
+STAGE1_OF["anyz6ds"] = "anyz6d"
+FINE_TUNE_CONFIG["anyz6ds"] = str(Path("benchmarks") / "default-real-shift.yaml")
+FAMILY_LABELS["anyz6ds"] = FAMILY_LABELS["anyz6d"] + ", fine-tunes shifted up to 51 mm"
 for _family, _flags in FAMILIES.items():
     add_family(_family, _flags)
 EXPERIMENTS = {
