@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import math
 import os
 import platform
 import subprocess
 import sys
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
+
+from msanet.fileio import write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
@@ -73,3 +78,12 @@ def small_png(src: Path, dst: Path, scale: float = 0.75) -> Path:
     with atomic_path(dst) as tmp:
         rgb.quantize(palette=palette, dither=Image.Dither.NONE).save(tmp, format="PNG", optimize=True)
     return dst
+
+
+def write_csv(path: Path, fields: Iterable[str], rows: Iterable[dict]) -> None:
+    """``rows`` (dicts keyed by ``fields``) as a CSV file with a header, written atomically."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, list(fields))
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, buf.getvalue())

@@ -16,14 +16,12 @@ Models that trained on real scans are not accepted (this measures synthetic-only
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from common import RESULTS, header, sha256
+from common import RESULTS, header, sha256, write_csv
 
 from msanet import bids
 from msanet import io as mio
@@ -89,11 +87,7 @@ def main() -> None:
     table = rows + ([{"model": "mean", "sha256": "", **{k: np.mean([r[k] for r in rows]) for k in FIELDS[2:]}},
                      {"model": "standard deviation", "sha256": "", **{k: np.std([r[k] for r in rows], ddof=1) for k in FIELDS[2:]}}]
                     if len(rows) > 1 else [])
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, FIELDS)
-    writer.writeheader()
-    writer.writerows({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()} for r in table)
-    write_text(RESULTS / f"{name}.csv", buf.getvalue())
+    write_csv(RESULTS / f"{name}.csv", FIELDS, ({k: (f"{v:.4f}" if isinstance(v, float) else v) for k, v in r.items()} for r in table))
     lines = header("Real scans: how strongly synthetic-only models answer at the real discs",
                    f"python benchmarks/real_response.py {' '.join(sys.argv[1:])}")
     lines += [f"- wall time: {time.time() - started:.0f} s", "- what the columns mean: `benchmarks/real_response.py` (docstring); amu_t2w, 56 discs, R = 5 mm", "",

@@ -25,7 +25,6 @@ out (checked; the command stops otherwise). The tables say which model scored ea
 from __future__ import annotations
 
 import csv
-import io
 import json
 import os
 import shutil
@@ -34,7 +33,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from common import RESULTS, ROOT, commit, header, msanet, num, sha256, small_png
+from common import RESULTS, ROOT, commit, header, msanet, num, sha256, small_png, write_csv
 
 from msanet import discs
 from msanet.fileio import atomic_path, ensure_dir, write_text
@@ -233,11 +232,7 @@ def run_real(model: Path, folds: Path | None = None, results_name: str = "real")
         totals[name] = (contrast["2d"]["n_images"], figures_row(contrast["2d"]))
     csv_rows += [{"level": "total", "set": name, "scan": "all", **figures} for name, (_, figures) in totals.items()]
 
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, CSV_COLUMNS)
-    writer.writeheader()
-    writer.writerows({k: csv_value(row.get(k)) for k in CSV_COLUMNS} for row in csv_rows)
-    write_text(RESULTS / f"{results_name}.csv", buf.getvalue())
+    write_csv(RESULTS / f"{results_name}.csv", CSV_COLUMNS, ({k: csv_value(row.get(k)) for k in CSV_COLUMNS} for row in csv_rows))
     md = RESULTS / f"{results_name}.md"
     folds_used = {subject: scorer for result in sets.values() for subject, scorer in result["scorers"].items() if scorer != model}
     text = markdown(scans, totals, model, digest, time.time() - started, folds, folds_used, results_name)
@@ -266,11 +261,7 @@ def record_history(name: str, model: Path, digest: str, folds_used: dict, totals
                  "model": model_name(model), "sha256": digest[:12], "leave_one_out": "yes" if folds_used else "no", "amu_found": amu["tp"],
                  "amu_n": amu["n_gt"], "amu_detection_rate": csv_value(amu["detection_rate"]), "amu_fpr": csv_value(amu["fpr"]),
                  "amu_dtt_mean_mm": csv_value(amu["dtt_mean_mm"]), "lumbar_found": lumbar["tp"], "t1w_crop_names": crop_names})
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, HISTORY_COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(path, buf.getvalue())
+    write_csv(path, HISTORY_COLUMNS, rows)
     lines = ["# Real-scan benchmark: every model measured", "",
              "One row per `python benchmarks/experiments.py real` run (results file, model, its sha256); amu_t2w figures are "
              "leave-one-subject-out where the model trained on those scans. What each model is: the model card or the run's "

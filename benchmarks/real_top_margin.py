@@ -12,8 +12,6 @@ within one disc of these.) Writes ``benchmarks/results/NAME.md`` and ``.csv``: o
 
 from __future__ import annotations
 
-import csv
-import io
 import sys
 import tempfile
 import time
@@ -21,7 +19,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
-from common import RESULTS, header
+from common import RESULTS, header, write_csv
 
 from msanet import bids
 from msanet import io as mio
@@ -45,9 +43,9 @@ def padded_copy(image: Path, margin_mm: float, folder: Path) -> Path:
     return out
 
 
-def counts(model, image: Path, labels_world: dict[int, np.ndarray]) -> tuple[int, int]:
-    """(right, found) of one prediction of ``image`` against labelled discs in world mm."""
-    predicted = {r["value"]: np.asarray(r["world_mm"]) for r in disc_records(predict_volume(mio.load_image(image), model))}
+def counts(model, volume: mio.Volume, labels_world: dict[int, np.ndarray]) -> tuple[int, int]:
+    """(right, found) of one prediction of ``volume`` against labelled discs in world mm."""
+    predicted = {r["value"]: np.asarray(r["world_mm"]) for r in disc_records(predict_volume(volume, model))}
     right = sum(1 for v, p in labels_world.items() if v in predicted and np.linalg.norm(predicted[v] - p) <= RADIUS_MM)
     found = sum(1 for p in labels_world.values() if any(np.linalg.norm(q - p) <= RADIUS_MM for q in predicted.values()))
     return right, found
@@ -71,16 +69,12 @@ def main() -> None:
                 image = subject.images["T2w"]
                 volume = mio.load_image(image)
                 labels = {v: volume.to_world_mm(p) for v, p in mio.read_disc_labels(subject.labels["T2w"], volume).items()}
-                right, found = counts(model, image, labels)
-                right_m, found_m = counts(model, padded_copy(image, MARGIN_MM, Path(tmp)), labels)
+                right, found = counts(model, volume, labels)
+                right_m, found_m = counts(model, mio.load_image(padded_copy(image, MARGIN_MM, Path(tmp))), labels)
                 rows.append({"family": family.name, "subject": subject.subject_id, "labelled": len(labels), "right": right, "found": found,
                              "right_margin": right_m, "found_margin": found_m})
                 print(f"{family.name} {subject.subject_id}: {right}/{len(labels)} right, {found} found; with the margin {right_m}, {found_m}", flush=True)
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, FIELDS)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(RESULTS / f"{name}.csv", buf.getvalue())
+    write_csv(RESULTS / f"{name}.csv", FIELDS, rows)
     lines = header(f"Real scans: the names with {MARGIN_MM} mm of zeros above the field of view",
                    f"python benchmarks/real_top_margin.py {' '.join(sys.argv[1:])}")
     lines += [f"- wall time: {time.time() - started:.0f} s",

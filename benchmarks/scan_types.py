@@ -16,12 +16,11 @@ also given as a ratio to the cervical ones (issue: every type within 1.5x of the
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 import time
 
-from common import RESULTS, header, msanet, num
+from common import RESULTS, header, msanet, num, write_csv
 
 from msanet import bids
 from msanet.fileio import ensure_dir, write_text
@@ -92,11 +91,7 @@ def run_scan_types(specs: dict, train_run, split_images) -> None:
     order = {name: i for i, name in enumerate(RUNS)}
     rows.sort(key=lambda r: order[r["run"]])  # stable: each run's rows keep their order
     predict_s = {name: predict_s[name] for name in sorted(predict_s, key=order.get)}
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, COLUMNS)
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text(RESULTS / "scan_types.csv", buf.getvalue())
+    write_csv(RESULTS / "scan_types.csv", COLUMNS, rows)
     cervical = {(r["run"], r["contrast"]): r for r in rows if r["scan_type"] == "cervical"}
     lines = [*header("Whole spine: one 24-channel model per scan type (synthetic)", "python benchmarks/experiments.py scan-types")[:-1],
              f"- wall time of this command: {time.time() - started:.0f} s (a finished training run is reused; "
