@@ -63,10 +63,10 @@ N_CERVICAL_TISSUES = 12
 # height) below its top edge. Spine Generic's 3D scans show the brain stem and cerebellum above the dens (dens tip 40-68 mm
 # below the top); the real amu_t2w scans start at C1, C2-C3 24-45 mm below the top edge (dens tip about -10 .. +15 mm).
 DENS_TIP_MIN_MM = -15.0
+DENS_TIP_MAX_FRACTION = 0.24
 # thickness of the dens-base line (when drawn): from a thin cortical remnant to a disc-like dark band across the C2 body, as
 # on real sub-errsm22 (2-3 mm), which networks trained with the thin line only called C2-C3
 DENS_LINE_MM = (0.8, 3.0)
-DENS_TIP_MAX_FRACTION = 0.24
 VERTEBRAE = ("C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9")  # each followed by a disc
 # left-right half-width (mm) of each tissue at the midline, and what lies beyond it
 # (mediastinum: 25 mm, further than a cervical slab ever reaches, then lung)
