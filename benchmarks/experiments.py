@@ -38,6 +38,8 @@ from pathlib import Path
 from common import RESULTS, ROOT, commit, header, machine, msanet, num, sha256
 from real_scans import DEFAULT_MODEL, REAL
 
+from msanet import discs
+
 DATA = ROOT / "data"
 RUNS = ROOT / "benchmarks" / "runs"
 SPLITS = ROOT / "benchmarks" / "splits"
@@ -105,7 +107,9 @@ RUN_SPECS["whole24-e80-rw-dr"] = ("mixed200-dr", "mixed-dr", RUN_SPECS["whole24-
 # the same two with the heatmap heads zero-initialised (the default since the issue-15 diagnosis; the runs above had random heads)
 RUN_SPECS["whole24z-rw"] = ("mixed200", "mixed", RUN_SPECS["whole24-e80-rw"][2])
 RUN_SPECS["whole24z-rw-dr"] = ("mixed200-dr", "mixed-dr", RUN_SPECS["whole24-e80-rw"][2])
-MIXED_DATA = {"mixed200": ("mixed", []), "mixed200-dr": ("mixed-dr", ["--domain-random"])}  # 200 mixed-type subjects: split, flags
+# mixed-type data sets: (split, msanet synth flags, subjects); mixed400 is the current generator's (mixed200 and
+# mixed200-dr were made before the cervical realism trials of real_trials.md and the column's endplates and disc bulges)
+MIXED_DATA = {"mixed200": ("mixed", [], 200), "mixed200-dr": ("mixed-dr", ["--domain-random"], 200), "mixed400": ("mixed400", [], 400)}
 for _subject in REAL_SUBJECTS:  # leave-one-subject-out twins of default-real: real-<subject> never saw <subject>
     RUN_SPECS[f"real-{_subject}"] = ("sg260-dr", "subject", [*REAL_FLAGS, "--exclude-subjects", _subject])
 # Two-stage families beside the default one, each in runs/<family>/: stage 1 <family>/default (the default recipe + the
@@ -222,8 +226,24 @@ FAMILY_DATA["anyz6ds"] = ("sg260", "subject")
 STAGE1_OF["anyz6ds"] = "anyz6d"
 FINE_TUNE_CONFIG["anyz6ds"] = str(Path("benchmarks") / "default-real-shift.yaml")
 FAMILY_LABELS["anyz6ds"] = FAMILY_LABELS["anyz6d"] + ", fine-tunes shifted up to 51 mm"
+# wholez6: anyz6d's recipe for the whole column (issue 13): 24 channels (C1-C2 .. L5-S1) and the any-disc channel, training
+# windows anywhere along each column, on data/mixed400 (the current generator, all scan types at clinical shares); the
+# synthetic half of its fine-tunes is mixed400 too, so that they keep the thoracic and lumbar discs
+FAMILIES["wholez6"] = ["--num-discs", "24", *FAMILIES["anyz6"], "--random-window"]
+FAMILY_DATA["wholez6"] = ("mixed400", "mixed400")
+FAMILY_LABELS["wholez6"] = "24 channels (C1-C2 .. L5-S1) + 'any disc' channel, zero-initialised heads, sigma 6 mm, mixed scan types " \
+                           "(current generator), random windows along the column"
+# wholez6c: wholez6's stage 1 fine-tuned beside the cervical realistic set data/sg260 instead of mixed400 (the cervical share
+# of the synthetic half 100 % instead of 27 %): do wholez6's fine-tunes name the amu scans worse for their data or their start?
+FAMILIES["wholez6c"] = FAMILIES["wholez6"]
+FAMILY_DATA["wholez6c"] = ("sg260", "subject")
+STAGE1_OF["wholez6c"] = "wholez6"
+FAMILY_LABELS["wholez6c"] = FAMILY_LABELS["wholez6"] + "; fine-tunes beside the cervical set sg260"
 for _family, _flags in FAMILIES.items():
     add_family(_family, _flags)
+# one change from wholez6's stage 1: the older data set mixed200 (whole_spine_trials.md: does the real lumbar scan owe its
+# names to the current generator or to the recipe?)
+RUN_SPECS["wholez6-mixed200"] = ("mixed200", "mixed", RUN_SPECS["wholez6/default"][2])
 EXPERIMENTS = {
     "table1": ["baseline", "full"],
     "ablation": ["baseline", "mgca", "contrastive", "full"],
@@ -280,12 +300,12 @@ def make_data() -> None:
 def synth_flags(data: str) -> tuple[int, list[str]]:
     """(subjects, ``msanet synth`` flags) of the benchmark data set ``data/<data>`` (a key of DATA_FLAGS or MIXED_DATA)."""
     if data in MIXED_DATA:
-        return 200, ["--scan-type", "mixed", *MIXED_DATA[data][1]]
+        return MIXED_DATA[data][2], ["--scan-type", "mixed", *MIXED_DATA[data][1]]
     return 260, DATA_FLAGS[data]
 
 
 def make_mixed(data: str) -> None:
-    """``data/<data>``: 200 synthetic subjects of mixed scan types (``MIXED_DATA``) and their split, unless they exist."""
+    """``data/<data>``: synthetic subjects of mixed scan types (``MIXED_DATA``) and their split, unless they exist."""
     split = MIXED_DATA[data][0]
     subjects, flags = synth_flags(data)
     make_synth(data, *flags, subjects=subjects)
@@ -426,6 +446,8 @@ def synthetic_data_line(data: str, split: str) -> str:
     train = len(json.loads((SPLITS / f"{split}.json").read_text())["train"])
     kind = ("the domain-randomised benchmark", "with random tissue intensities") if "--domain-random" in flags else \
         ("the realistic benchmark", "with the generator's tissue intensities (real-like T2w levels, coil fall-off, scanner noise)")
+    if "--scan-type" in flags:  # a mixed set: each subject one scan type (cervical, thoracic, lumbar or whole spine)
+        kind = (kind[0].replace("benchmark", "mixed scan-type set"), kind[1] + ", each subject one scan type")
     command = " ".join(["msanet synth", f"data/{data}", "--subjects", str(subjects), "--seed", str(SEED), *flags])
     return f"- training data, synthetic: {kind[0]} (`{command}`), {train} training subjects x (T1w + T2w) {kind[1]}"
 
@@ -440,12 +462,15 @@ def write_model_card(record: dict) -> None:
             for c, v in sorted(m.items()) if v["2d"]["dtt_mean"] is not None]
     tc = meta["train_config"]
     mc = meta["model_config"]
+    n_test = len(json.loads((SPLITS / "subject.json").read_text())["test"])
     real_subjects = sorted(p.name for p in (REAL / "amu_t2w").glob("sub-*")) if tc.get("extra_bids") else []
     family = record["name"].split("/")[0] if "/" in record["name"] else None  # a two-stage family's stage 2, or default-real
     stage1 = stage1_run(family) if family else "default"
     made_by = f"family {family} --bundle" if family else record["name"]
     folds = f"benchmarks/runs/{family}" if family else "benchmarks/runs"
     start = json.loads((RUNS / stage1 / "best.json").read_text()) if tc.get("init") else None
+    values = discs.channel_values(mc["num_discs"])
+    vocabulary = f"{discs.disc_name(values[0])} .. {discs.disc_name(values[-1])}"
     extras = (["the class-agnostic 'any disc' channel (discs placed by its peaks, named by anatomical order: `decode.name_positions`)"]
               if mc.get("any_disc") else []) + ([f"heatmaps at stride {mc['out_stride']} (upsampling head)"] if mc.get("out_stride", 4) != 4 else []) \
         + (["heatmap heads initialised at zero (benchmarks/results/diagnosis.md)"] if mc.get("zero_heads") else [])
@@ -454,7 +479,7 @@ def write_model_card(record: dict) -> None:
         f"- file: `msanet-default.safetensors` ({size_mb:.1f} MB) + `msanet-default.json` (config, config hash, calibrated threshold "
         f"{meta['threshold']:.3f}); made by `python benchmarks/experiments.py {made_by}` at commit {commit()}",
         f"- architecture: full MSA-Net (M-GCA, fusion, contrastive training with weight {tc['lambda_contrastive']:g}), width {mc['width']}, "
-        f"{mc['num_discs']} disc channels (C1-C2 .. T4-T5)" + "".join(f"; plus {e} (not in the paper)" for e in extras),
+        f"{mc['num_discs']} disc channels ({vocabulary})" + "".join(f"; plus {e} (not in the paper)" for e in extras),
         f"- input: mid-sagittal slab resampled to {meta['preprocess']['height']} x {meta['preprocess']['width']} px at "
         f"{meta['preprocess']['pixel_mm']} mm (field of view {meta['preprocess']['height'] * meta['preprocess']['pixel_mm']:.0f} mm; "
         "longer scans are read in overlapping windows)",
@@ -480,8 +505,8 @@ def write_model_card(record: dict) -> None:
         + (f", superior-inferior stretch {tc['augmentation']['stretch'][0]:g}..{tc['augmentation']['stretch'][1]:g}"
            if tc["augmentation"].get("stretch", [1, 1])[0] != tc["augmentation"].get("stretch", [1, 1])[1] else "")
         + f" (`{next(f for f in record['flags'] if f.endswith('.yaml'))}`; later flags override earlier ones)",
-        "", f"## Test figures, synthetic (realistic synthetic test split, 52 subjects, label-matched, 2D mm; from "
-        "benchmarks/results/default-real.md)" if real_subjects else f"benchmarks/results/{record['name']}.md)", "",
+        "", f"## Test figures, synthetic (the cervical benchmark's realistic test split, {n_test} subjects, label-matched, 2D mm; "
+        f"from benchmarks/results/{'default-real' if real_subjects else record['name']}.md)", "",
         "| contrast | DTT mean +- std (mm) | FNR | FPR |", "|---|---|---|---|", *rows, "",
     ]
     real_md = RESULTS / "real.csv"
@@ -494,7 +519,9 @@ def write_model_card(record: dict) -> None:
             rows = list(csv.DictReader(f))
         totals = {r["set"]: r for r in rows if r["level"] == "total"}
         amu = totals["amu_t2w"]
-        crop = ", ".join(f"{r['disc']} ({float(r['confidence']):.2f})" for r in rows if r["set"] == "sct_testing_data" and r["level"] == "prediction")
+        crop, lumbar = (", ".join(f"{r['disc']} ({float(r['confidence']):.2f})" for r in rows if r["set"] == s and r["level"] == "prediction")
+                        for s in ("sct_testing_data", "sct_tutorial_lumbar"))
+        t9 = totals["sct_tutorial_lumbar"]
         card += [f"## Real scans (benchmarks/results/real.md, `python benchmarks/experiments.py real --folds {folds}`)", "",
                  "The amu_t2w figures are leave-one-subject-out: each scan is scored by the model of this recipe that never saw it "
                  f"(`{folds}/real-<subject>`), never by this model, which trained on all six.", "",
@@ -502,7 +529,9 @@ def write_model_card(record: dict) -> None:
                  f"| amu_t2w (6 scans, leave-one-subject-out) | {amu['n_gt']} | {amu['tp']} ({num(amu['detection_rate'], True)}) | "
                  f"{num(amu['fpr'], True)} | {num(amu['dtt_mean_mm'])} |", "",
                  f"Real T1w crop (`sct_testing_data`, unlabelled; by eye C2-C3 .. C5-C6): predicted {crop or 'nothing'}. Look at its "
-                 "QC picture (`docs/figures/real/sct_testing_data_t1w.png`) before trusting the positions.", ""]
+                 "QC picture (`docs/figures/real/sct_testing_data_t1w.png`) before trusting the positions.", "",
+                 f"Real thoracolumbar scan (`sct_tutorial_lumbar`, T9-T10 labelled; by eye T9-T10 .. L3-L4): T9-T10 found under "
+                 f"its name {t9['tp']} / 1; predicted {lumbar or 'nothing'} (`docs/figures/real/sct_tutorial_lumbar_t2_lumbar.png`).", ""]
     card += [
         "## Limitations", "",
         "- Real training data: six scans of one site and one contrast (T2w). Its real-scan figures are measured on those six "
@@ -510,7 +539,8 @@ def write_model_card(record: dict) -> None:
         "Check every result on its QC picture.",
         "- Trained on a small budget (minutes of compute, few updates): far from the paper's accuracy; use it to try the tool, "
         "then train on your own labelled data (`msanet train`, `--extra-bids` for real scans).",
-        "- Cervical and upper thoracic spine only (C1-C2 .. T4-T5); no lumbar spine; adult anatomy; sagittal T1w/T2w.",
+        f"- Discs {vocabulary}; " + ("real-scan figures only for the cervical spine and one thoracolumbar scan" if mc["num_discs"] > 11
+                                      else "cervical and upper thoracic spine only; no lumbar spine") + "; adult anatomy; sagittal T1w/T2w.",
     ]
     (weights / "MODEL_CARD.md").write_text("\n".join(card) + "\n")
 

@@ -464,7 +464,9 @@ def section_scan_types() -> list[str]:
            "domain-randomised data and random windows (`whole24any-centred`: without them); `whole24any1mm`, the same on the 1 mm "
            "grid for 40 epochs (the bundled model's first-stage recipe); `whole24z-rw` and `whole24z-rw-dr`: `whole24-e80-rw` and "
            "`whole24-e80-rw-dr` again with zero-initialised heatmap heads (the default since the issue-15 diagnosis; every other run "
-           "here had randomly initialised heads). Each test scan labelled whole, scored per scan type. "
+           "here had randomly initialised heads); `wholez6/default`: the stage 1 of family `wholez6` (40 epochs, 'any disc' channel, "
+           "sigma 6 mm, random windows) on `data/mixed400`, 400 subjects made by the current generator (the rows above are scored "
+           "on the older `mixed200` sets: compare within one data set only). Each test scan labelled whole, scored per scan type. "
            f"Source: {source('scan_types.md')}; what was tried and why: {source('whole_spine_trials.md')}.", "",
            "| run | scan type | contrast | images | found / labelled | naming errors | DTT mean (mm) | FNR | FPR |", "|---|---|---|---|---|---|---|---|---|"]
     out += [f"| {r['run']} | {r['scan_type']} | {r['contrast']} | {r['n_images']} | {r['tp']} / {r['n_gt']} | {r['naming_errors']} | {num(r['dtt_mean_mm'])} | "
@@ -507,10 +509,12 @@ def section_real() -> list[str]:
     n_scans = {s: sum(r["set"] == s for r in scans) for s in dict.fromkeys(r["set"] for r in scans)}
     totals = {r["set"]: r for r in rows if r["level"] == "total"}
     amu, lumbar = totals.get("amu_t2w", {}), totals.get("sct_tutorial_lumbar", {})
+    bundled = read_json(ROOT / "src" / "msanet" / "weights" / "msanet-default.json") or {}
+    lumbar_note = "; the model's channels stop at T4-T5, so it cannot name that disc" if bundled.get("model_config", {}).get("num_discs") == 11 else ""
     out = ["### Real scans", "",
            f"Model {model} on the real MRI of `../shared/data/real`: {n_scans.get('amu_t2w', 0)} T2w cervical scans with "
            f"{amu.get('n_gt', 0)} labelled discs (`amu_t2w`), a thoracolumbar T2w scan with {lumbar.get('n_gt', 0)} labelled disc, T9-T10 "
-           "(`sct_tutorial_lumbar`; the model's channels stop at T4-T5, so it cannot name that disc), and an unlabelled T1w crop "
+           f"(`sct_tutorial_lumbar`{lumbar_note}), and an unlabelled T1w crop "
            "(`sct_testing_data`). `msanet predict`, then `msanet evaluate` (label-matched, 2D mid-sagittal mm, R = 5 mm). Found: within "
            "5 mm under the right name; naming error: within 5 mm only under another name; FP beyond the labels: false positives named "
            "outside the scan's labelled levels (amu never labels C1-C2), of all false positives; DTT: to the prediction of the disc's own "

@@ -49,8 +49,10 @@ NOTES = {
     "amu_t2w": "6 real T2w cervical scans (1 mm, one site), labels C2-C3 .. T4-T5 at the posterior tip of each disc: names "
                "exact, positions +-2 mm (../shared/data/real/README.md). C1-C2 is never labelled, so a C1-C2 prediction counts "
                "as a false positive.",
-    "sct_tutorial_lumbar": "a real thoracolumbar T2w scan (about T9 to the sacrum) with one disc label, T9-T10; its conus-tip "
-                           "label (value 60) is not a disc and is left out. ",
+    "sct_tutorial_lumbar": "a real thoracolumbar T2w scan (201 mm tall) with one disc label, T9-T10, 13 mm below its top edge; "
+                           "its conus-tip label (value 60) is not a disc and is left out. By eye it shows seven discs, T9-T10 to "
+                           "L3-L4, the last at its lower edge (counted down from the label; the conus tip lies between the fourth "
+                           "and the fifth, at L1 as usual); no sacrum. ",
     "sct_testing_data": "a real T1w cervical crop (77 mm tall) without labels; by eye it shows the discs C2-C3 to C5-C6, the lowest "
                         "cut by the field of view (../shared/data/real/README.md). Not scored.",
 }
@@ -58,7 +60,7 @@ T9_T10 = 17  # SCT value of the lumbar scan's one labelled disc
 LUMBAR_NOTES = {  # by whether the model has a T9-T10 channel
     False: "The model's channels are C1-C2 .. T4-T5, so it cannot find T9-T10 under its name: this row shows where its cervical "
            "guesses land on a lumbar scan (each one is a false positive).",
-    True: "The model names C1-C2 .. L5-S1. Only T9-T10 is scored; the discs below it (T10-T11 .. L4-L5, issue 13) are not "
+    True: "The model names C1-C2 .. L5-S1. Only T9-T10 is scored; the discs below it (T10-T11 .. L3-L4) are not "
           "labelled: their names count down from T9-T10 in the predicted list and on the picture.",
 }
 CSV_COLUMNS = ["level", "set", "scan", "disc", "n_gt", "tp", "naming_errors", "n_pred", "fp", "fp_beyond_labels", "detection_rate", "fpr",
@@ -207,7 +209,7 @@ def run_real(model: Path, folds: Path | None = None, results_name: str = "real")
     crop = json.loads((work / "sct_testing_data" / "pred" / "t1w_discs.json").read_text())
 
     figure_dir = ensure_dir(FIGURES if results_name == "real" else work / "figures")
-    csv_rows, scans = [], []  # scans: (set, scan, figures, per-disc verdicts, predicted discs, threshold, picture)
+    csv_rows, scans = [], []  # scans: (set, scan, figures, per-disc verdicts, predicted discs, msanet predict's JSON, picture)
     for set_name, result in sets.items():
         for image in result["summary"]["images"]:
             subject, contrast = image["subject"], image["contrast"]
@@ -217,9 +219,9 @@ def run_real(model: Path, folds: Path | None = None, results_name: str = "real")
                         if r["subject"] == subject and r["contrast"] == contrast and r["status"] in ("tp", "fn")]
             predicted = json.loads(output_of(result["pred"], subject, contrast, "_discs.json").read_text())
             picture = small_png(output_of(result["pred"], subject, contrast, "_qc.png"), picture_path(set_name, scan, figure_dir))
-            scans.append((set_name, scan, figures_row(image["2d"]), verdicts, predicted["discs"], predicted["threshold"], picture))
+            scans.append((set_name, scan, figures_row(image["2d"]), verdicts, predicted["discs"], predicted, picture))
     crop_picture = small_png(work / "sct_testing_data" / "pred" / "t1w_qc.png", picture_path("sct_testing_data", "t1w", figure_dir))
-    scans.append(("sct_testing_data", "t1w", None, [], crop["discs"], crop["threshold"], crop_picture))
+    scans.append(("sct_testing_data", "t1w", None, [], crop["discs"], crop, crop_picture))
 
     for set_name, scan, figures, verdicts, predicted, _, _ in scans:
         if figures is not None:
@@ -308,16 +310,22 @@ def markdown(scans: list, totals: dict, model: Path, digest: str, seconds: float
     lines += [summary_row(f"**{name}**", f"**all {n}**", figures) for name, (n, figures) in totals.items() if n > 1] + [""]
     for set_name in dict.fromkeys(scan[0] for scan in scans):
         lines += [f"## {set_name}", "", NOTES[set_name] + LUMBAR_NOTES[lumbar] * (set_name == "sct_tutorial_lumbar"), ""]
-        for _, scan, _, verdicts, predicted, threshold, picture in (x for x in scans if x[0] == set_name):
+        for _, scan, _, verdicts, predicted, outputs, picture in (x for x in scans if x[0] == set_name):
             lines += [f"### {scan}", ""]
             if verdicts:
                 lines += ["| labelled disc | found | name | predicted as | error (mm) | DTT, own name (mm) |", "|---|---|---|---|---|---|"]
                 lines += [f"| {v['disc']} | {v['found']} | {v['name']} | {v['predicted_as']} | {num(v['error_mm'])} | {num(v['dtt_mm'])} |"
                           for v in verdicts] + [""]
             guesses = ", ".join(f"{d['name']} ({d['confidence']:.2f})" for d in predicted) or "none"
-            lines += [f"Predicted (confidence; calibrated threshold {threshold:.3f}): {guesses}. "
+            lines += [f"Predicted (confidence; calibrated threshold {outputs['threshold']:.3f}): {guesses}. {outputs_note(outputs)}"
                       f"Picture: [`{picture.relative_to(ROOT)}`](../../{picture.relative_to(ROOT)}).", ""]
     return "\n".join(lines)
+
+
+def outputs_note(outputs: dict) -> str:
+    """What ``msanet predict`` said of the discs beside their names: the anchor that named them and its flags."""
+    flags = "; ".join(f"{f['kind']}: {f['text']}" if f["text"] else f["kind"] for f in outputs.get("flags", [])) or "none"
+    return f"Named from: {outputs.get('anchor', 'n/a')}; flags: {flags}. "
 
 
 def threshold_markdown(sweep: list[dict], scorer_thresholds: dict[Path, float]) -> list[str]:

@@ -8,7 +8,8 @@ benchmark recipe (``experiments.BASE_FLAGS``, 128 x 128 px at 2 mm) for 20 and 8
 ``whole24z-rw``: those two again with the heatmap heads zero-initialised (the default since; the others had random heads);
 ``whole24any``, the 80 epochs with the "any disc" channel, random windows and ``benchmarks/default.yaml``'s crops, on the
 domain-randomised ``data/mixed200-dr``; ``whole24any-centred``, the same without random windows; ``whole24any1mm``, the
-bundled model's stage-1 recipe (any disc, 1 mm grid, 40 epochs) with random windows on mixed200-dr. Each run's test subjects are predicted (whole scans, any length) and
+bundled model's stage-1 recipe (any disc, 1 mm grid, 40 epochs) with random windows on mixed200-dr; ``wholez6/default``,
+the stage 1 of family wholez6 (experiments.py) on ``data/mixed400``, 400 subjects made by the current generator. Each run's test subjects are predicted (whole scans, any length) and
 scored by ``msanet evaluate`` once per scan type (the ``scan_type`` column of participants.tsv), T1w and T2w. Writes ``benchmarks/results/scan_types.md`` and ``.csv``; each type's figures are
 also given as a ratio to the cervical ones (issue: every type within 1.5x of the cervical figures).
 """
@@ -27,7 +28,7 @@ from msanet.fileio import ensure_dir, write_text
 
 SCAN_TYPES = ("cervical", "thoracic", "lumbar", "whole")
 RUNS = ("whole24", "whole24-e80", "whole24-e80-rw", "whole24-e80-rw-dr", "whole24any", "whole24any-centred", "whole24any1mm",
-        "whole24z-rw-dr", "whole24z-rw")  # see the module docstring
+        "whole24z-rw-dr", "whole24z-rw", "wholez6/default")  # see the module docstring
 COLUMNS = ["run", "scan_type", "contrast", "n_images", "n_gt", "n_pred", "tp", "naming_errors", "dtt_mean_mm", "fnr", "fpr",
            "predict_s_per_image"]
 COUNTS = ("n_images", "n_gt", "n_pred", "tp", "naming_errors")
@@ -99,7 +100,8 @@ def run_scan_types(specs: dict, train_run, split_images) -> None:
              + ", ".join(f"{name} {s:.2f} s" for name, s in predict_s.items()),
              "- data: `msanet synth data/mixed200 --subjects 200 --seed 0 --scan-type mixed` (each subject one scan type: cervical "
              "Spine Generic 3D, thoracic, lumbar 2D TSE or whole spine in two or three stations; 4 or 6 lumbar vertebrae in ~10 %), "
-             "and the same with `--domain-random` in `data/mixed200-dr`; each split by `msanet split --seed 0` (subjects); "
+             "and the same with `--domain-random` in `data/mixed200-dr`; `data/mixed400`: the same with `--subjects 400`, made by a later "
+             "generator (commit 1a9796f: the cervical realism of real_trials.md, the column's endplates and disc bulges); each split by `msanet split --seed 0` (subjects); "
              "test = its held-out subjects",
              "- models: `msanet train --num-discs 24` with the benchmark recipe (`experiments.py` BASE_FLAGS: 128 x 128 px at 2 mm, "
              "width 64, 20 epochs, centred 256 mm training windows) on mixed200: run `whole24`; the same with `--epochs 80`: run "
@@ -108,7 +110,9 @@ def run_scan_types(specs: dict, train_run, split_images) -> None:
              "(the default since commit 88e011f; all other runs here had randomly initialised heads): `whole24z-rw`, `whole24z-rw-dr`; on mixed200-dr: run `whole24any`, the same 80 epochs with `--any-disc --random-window` and "
              "`benchmarks/default.yaml`'s crops; run `whole24any-centred`, the same without `--random-window`; run `whole24any1mm`, the recipe of "
              "the bundled model's stage 1 (`benchmarks/default.yaml`, 40 epochs, `--any-disc --pixel-mm 1 --size 256x256 "
-             "--any-sigma-mm 4`) with `--random-window`; prediction on each whole scan (overlapping windows)",
+             "--any-sigma-mm 4`) with `--random-window`; on mixed400: `wholez6/default`, `benchmarks/default.yaml`, 40 epochs, "
+             "`--num-discs 24 --any-disc --sigma-mm 6 --random-window` (the stage 1 of family wholez6); prediction on each whole scan "
+             "(overlapping windows)",
              "- scoring: `msanet evaluate --values 2-25`, label-matched, 2D mid-sagittal mm, R = 5 mm, once per scan type; "
              "'x cervical' = the type's figure over the cervical one of the same contrast (DTT and FNR; lower is better)", "",
              "| run | scan type | contrast | images | discs labelled | found (right name) | naming errors | DTT mean (mm) | FNR | FPR | DTT x cervical | FNR x cervical |",
