@@ -25,6 +25,7 @@ from msanet import bids
 from msanet import io as mio
 from msanet.checkpoint import load_checkpoint
 from msanet.fileio import write_text
+from msanet.metrics import label_matched
 from msanet.predict import disc_records, predict_volume
 from real_scans import REAL
 
@@ -44,11 +45,11 @@ def padded_copy(image: Path, margin_mm: float, folder: Path) -> Path:
 
 
 def counts(model, volume: mio.Volume, labels_world: dict[int, np.ndarray]) -> tuple[int, int]:
-    """(right, found) of one prediction of ``volume`` against labelled discs in world mm."""
-    predicted = {r["value"]: np.asarray(r["world_mm"]) for r in disc_records(predict_volume(volume, model))}
-    right = sum(1 for v, p in labels_world.items() if v in predicted and np.linalg.norm(predicted[v] - p) <= RADIUS_MM)
-    found = sum(1 for p in labels_world.values() if any(np.linalg.norm(q - p) <= RADIUS_MM for q in predicted.values()))
-    return right, found
+    """(right, found) of one prediction of ``volume`` against labelled discs in world mm (``metrics.label_matched``:
+    right = its TPs, found = TPs + naming errors)."""
+    predicted = [(r["value"], np.asarray(r["world_mm"])) for r in disc_records(predict_volume(volume, model))]
+    m = label_matched(labels_world, predicted, radius_mm=RADIUS_MM)
+    return m["tp"], m["tp"] + m["naming_errors"]
 
 
 def main() -> None:
