@@ -132,6 +132,9 @@ FINE_TUNE_FLAGS["any1mmu"] = [*FINE_TUNE_FLAGS["any1mm"], "--unlabelled", "unkno
 FAMILIES["any1mmc2"] = FAMILIES["any1mm"]
 FINE_TUNE_FLAGS["any1mmc2"] = FINE_TUNE_FLAGS["any1mmu"]
 FINE_TUNE_CONFIG: dict[str, str] = {}  # a family whose fine-tunes read another config file than benchmarks/default-real.yaml
+# a family whose fine-tunes see a second synthetic set, (data set, its split): the training subjects of that split, once
+# per epoch, beside the family's own synthetic set and the real scans (its validation and test subjects stay unseen)
+FINE_TUNE_SECOND_SET: dict[str, tuple[str, str]] = {}
 STAGE1_OF = {"any1mmu": "any1mm"}  # a family that fine-tunes another family's stage 1
 # what the model card says about such a borrowed stage 1's data (its data set has been re-made since)
 STAGE1_NOTES = {"any1mmu": "stage 1 trained on `data/sg260-dr` as generator v2 made it (commit 05891e9); stage 2 on the same "
@@ -174,9 +177,16 @@ def add_family(family: str, flags: list[str]) -> None:
     fine_tune = [*REAL_FLAGS, *flags, *FINE_TUNE_FLAGS.get(family, [])]
     fine_tune[0] = FINE_TUNE_CONFIG.get(family, fine_tune[0])  # the fine-tunes' config file
     fine_tune[fine_tune.index("--init") + 1] = str(RUNS / stage1_run(family) / "best.safetensors")
+    unseen: list[str] = []  # subjects left out of every fine-tune
+    if family in FINE_TUNE_SECOND_SET:
+        second, second_split = FINE_TUNE_SECOND_SET[family]
+        at = fine_tune.index("--extra-bids")
+        fine_tune[at: at + 4] = ["--extra-bids", str(DATA / second), str(REAL / "amu_t2w"), "--extra-repeat", "1", str(REAL_REPEAT)]
+        held_out = json.loads((SPLITS / f"{second_split}.json").read_text())
+        unseen = [*held_out["val"], *held_out["test"]]
     for subject in REAL_SUBJECTS:
-        RUN_SPECS[f"{family}/real-{subject}"] = (data, split, [*fine_tune, "--exclude-subjects", subject])
-    RUN_SPECS[f"{family}/default-real"] = (data, split, fine_tune)  # all six real scans: the model to bundle
+        RUN_SPECS[f"{family}/real-{subject}"] = (data, split, [*fine_tune, "--exclude-subjects", *unseen, subject])
+    RUN_SPECS[f"{family}/default-real"] = (data, split, [*fine_tune, *(["--exclude-subjects", *unseen] if unseen else [])])  # all six real scans: the model to bundle
 
 
 # whole24any: the whole spine (24 channels) + the "any disc" channel on the domain-randomised mixed set, training windows
@@ -239,6 +249,18 @@ FAMILIES["wholez6c"] = FAMILIES["wholez6"]
 FAMILY_DATA["wholez6c"] = ("sg260", "subject")
 STAGE1_OF["wholez6c"] = "wholez6"
 FAMILY_LABELS["wholez6c"] = FAMILY_LABELS["wholez6"] + "; fine-tunes beside the cervical set sg260"
+# wholez6m: wholez6's stage 1 fine-tuned beside both: mixed400 (which kept the real lumbar scan's names) and the training
+# subjects of the cervical sg260 (which kept the amu scans), each image once per epoch, the real scans 100 times
+FAMILIES["wholez6m"] = FAMILIES["wholez6"]
+FAMILY_DATA["wholez6m"] = FAMILY_DATA["wholez6"]
+STAGE1_OF["wholez6m"] = "wholez6"
+FINE_TUNE_SECOND_SET["wholez6m"] = ("sg260", "subject")
+FAMILY_LABELS["wholez6m"] = FAMILY_LABELS["wholez6"] + "; fine-tunes beside mixed400 and the training subjects of the cervical sg260"
+# wholez6s2: wholez6 with heatmaps at stride 2 (4 mm instead of 8 mm): in wholez6's thoracic test scans the any-disc
+# channel merged two cervical discs 15 mm apart into one 8 mm-grid peak, and the names above it slipped by one
+FAMILIES["wholez6s2"] = [*FAMILIES["wholez6"], "--out-stride", "2"]
+FAMILY_DATA["wholez6s2"] = FAMILY_DATA["wholez6"]
+FAMILY_LABELS["wholez6s2"] = FAMILY_LABELS["wholez6"] + ", heatmaps at stride 2 (4 mm)"
 for _family, _flags in FAMILIES.items():
     add_family(_family, _flags)
 # one change from wholez6's stage 1: the older data set mixed200 (whole_spine_trials.md: does the real lumbar scan owe its
@@ -462,7 +484,9 @@ def write_model_card(record: dict) -> None:
             for c, v in sorted(m.items()) if v["2d"]["dtt_mean"] is not None]
     tc = meta["train_config"]
     mc = meta["model_config"]
-    n_test = len(json.loads((SPLITS / "subject.json").read_text())["test"])
+    data, split = RUN_SPECS[record["name"]][:2]
+    n_test = len(json.loads((SPLITS / f"{record['split']}.json").read_text())["test"])  # run() scores on the cervical sg260's test split
+    real_repeat = tc["extra_repeat"][-1] if isinstance(tc["extra_repeat"], list) else tc["extra_repeat"]  # the real scans come last
     real_subjects = sorted(p.name for p in (REAL / "amu_t2w").glob("sub-*")) if tc.get("extra_bids") else []
     family = record["name"].split("/")[0] if "/" in record["name"] else None  # a two-stage family's stage 2, or default-real
     stage1 = stage1_run(family) if family else "default"
@@ -483,12 +507,15 @@ def write_model_card(record: dict) -> None:
         f"- input: mid-sagittal slab resampled to {meta['preprocess']['height']} x {meta['preprocess']['width']} px at "
         f"{meta['preprocess']['pixel_mm']} mm (field of view {meta['preprocess']['height'] * meta['preprocess']['pixel_mm']:.0f} mm; "
         "longer scans are read in overlapping windows)",
-        synthetic_data_line(*RUN_SPECS[record["name"]][:2]),
+        synthetic_data_line(data, split),
     ]
+    if family in FINE_TUNE_SECOND_SET:  # stage 2 only: the training subjects of a second synthetic set
+        card.append(synthetic_data_line(*FINE_TUNE_SECOND_SET[family]).replace("training data, synthetic:", "training data, synthetic (stage 2 only):")
+                    + ", each image once per epoch")
     if real_subjects:
         card += [
             f"- training data, real: the {len(real_subjects)} real T2w scans of `../shared/data/real/amu_t2w` ({', '.join(real_subjects)}; "
-            f"one site, 1 mm, C2-C3 .. T4-T5 labelled), each seen {tc['extra_repeat']} times per epoch beside the synthetic images",
+            f"one site, 1 mm, C2-C3 .. T4-T5 labelled), each seen {real_repeat} times per epoch beside the synthetic images",
             f"- training: stage 1, synthetic only: `python benchmarks/experiments.py {'family ' + stage1.split('/')[0] if family else 'default'}` "
             f"(`benchmarks/runs/{stage1}`, {start['train_config']['epochs']} epochs"
             f"{' on a GPU, `benchmarks/gpu_families.sh`' if start['train_config'].get('device') == 'cuda' else ''}, "

@@ -9,7 +9,8 @@ benchmark recipe (``experiments.BASE_FLAGS``, 128 x 128 px at 2 mm) for 20 and 8
 ``whole24any``, the 80 epochs with the "any disc" channel, random windows and ``benchmarks/default.yaml``'s crops, on the
 domain-randomised ``data/mixed200-dr``; ``whole24any-centred``, the same without random windows; ``whole24any1mm``, the
 bundled model's stage-1 recipe (any disc, 1 mm grid, 40 epochs) with random windows on mixed200-dr; ``wholez6/default``,
-the stage 1 of family wholez6 (experiments.py) on ``data/mixed400``, 400 subjects made by the current generator. Each run's test subjects are predicted (whole scans, any length) and
+the stage 1 of family wholez6 (experiments.py) on ``data/mixed400``, 400 subjects made by the current generator;
+``wholez6s2/default``, the same with heatmaps at stride 2 (4 mm instead of 8 mm). Each run's test subjects are predicted (whole scans, any length) and
 scored by ``msanet evaluate`` once per scan type (the ``scan_type`` column of participants.tsv), T1w and T2w. Writes ``benchmarks/results/scan_types.md`` and ``.csv``; each type's figures are
 also given as a ratio to the cervical ones (issue: every type within 1.5x of the cervical figures).
 """
@@ -28,7 +29,7 @@ from msanet.fileio import ensure_dir, write_text
 
 SCAN_TYPES = ("cervical", "thoracic", "lumbar", "whole")
 RUNS = ("whole24", "whole24-e80", "whole24-e80-rw", "whole24-e80-rw-dr", "whole24any", "whole24any-centred", "whole24any1mm",
-        "whole24z-rw-dr", "whole24z-rw", "wholez6/default")  # see the module docstring
+        "whole24z-rw-dr", "whole24z-rw", "wholez6/default", "wholez6s2/default")  # see the module docstring
 COLUMNS = ["run", "scan_type", "contrast", "n_images", "n_gt", "n_pred", "tp", "naming_errors", "dtt_mean_mm", "fnr", "fpr",
            "predict_s_per_image"]
 COUNTS = ("n_images", "n_gt", "n_pred", "tp", "naming_errors")
@@ -111,7 +112,8 @@ def run_scan_types(specs: dict, train_run, split_images) -> None:
              "`benchmarks/default.yaml`'s crops; run `whole24any-centred`, the same without `--random-window`; run `whole24any1mm`, the recipe of "
              "the bundled model's stage 1 (`benchmarks/default.yaml`, 40 epochs, `--any-disc --pixel-mm 1 --size 256x256 "
              "--any-sigma-mm 4`) with `--random-window`; on mixed400: `wholez6/default`, `benchmarks/default.yaml`, 40 epochs, "
-             "`--num-discs 24 --any-disc --sigma-mm 6 --random-window` (the stage 1 of family wholez6); prediction on each whole scan "
+             "`--num-discs 24 --any-disc --sigma-mm 6 --random-window` (the stage 1 of family wholez6), and `wholez6s2/default`, the same "
+             "with `--out-stride 2` (heatmaps at 4 mm); prediction on each whole scan "
              "(overlapping windows)",
              "- scoring: `msanet evaluate --values 2-25`, label-matched, 2D mid-sagittal mm, R = 5 mm, once per scan type; "
              "'x cervical' = the type's figure over the cervical one of the same contrast (DTT and FNR; lower is better)", "",

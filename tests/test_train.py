@@ -114,6 +114,9 @@ def test_ddp_two_processes_hold_identical_weights(bids_root, tmp_path):
         ("optimizer: sgd\n", "optimizer='sgd'"),
         ("device: gpu\n", "device='gpu' must be one of auto, cpu, cuda"),
         ("epochs: 3\nstop_after: 4\n", "stop_after=4 must be in 1..epochs"),
+        ("contrasts: T2w\n", "'contrasts' must be list"),
+        ("extra_repeat: many\n", "'extra_repeat' must be int or list"),
+        ("extra_bids: [a, b]\nextra_repeat: [1, 2, 3]\n", "one number per extra_bids set \\(2\\)"),
     ],
 )
 def test_bad_config_files_are_one_line_errors(tmp_path, content, message):
@@ -213,6 +216,25 @@ def test_extra_data_sets_train_only_and_leave_subjects_out(bids_root, tmp_path):
     assert not any(sid.startswith("sub-r") for sid in splits.train + splits.val + splits.test)
     with pytest.raises(ValueError, match="extra_repeat=0"):
         tiny_train_config(bids_root, tmp_path / "x", tmp_path / "cache", extra_repeat=0)
+
+
+def test_extra_repeat_per_data_set(bids_root, tmp_path):
+    """A list gives each extra set its own repeat count (e.g. a second synthetic set once, real scans 100 times)."""
+    from msanet.train import Dist, _datasets
+
+    one = make_bids(tmp_path / "one", subjects=("sub-a01", "sub-a02"), contrasts=("T2w",), sites=False)
+    two = make_bids(tmp_path / "two", subjects=("sub-b01",), contrasts=("T2w",), sites=False)
+    cfg = tiny_train_config(bids_root, tmp_path / "run", tmp_path / "cache", extra_bids=[str(one), str(two)], extra_repeat=[1, 4],
+                            exclude_subjects=["sub-a02"])
+    assert cfg.extra_repeats() == [1, 4]
+    (tmp_path / "run").mkdir()
+    train_set, _, _ = _datasets(cfg, tmp_path / "run", Dist())
+    extra_ids = [item.subject_id for item in train_set.items if item.subject_id[4] in "ab"]
+    assert sorted(extra_ids) == ["sub-a01"] + ["sub-b01"] * 4
+    assert TrainConfig.from_dict(cfg.to_dict()).extra_repeats() == [1, 4]  # survives config.yaml
+    assert tiny_train_config(bids_root, tmp_path / "y", tmp_path / "cache", extra_bids=["p", "q"], extra_repeat=2).extra_repeats() == [2, 2]
+    with pytest.raises(ValueError, match=r"one number per extra_bids set \(1\)"):
+        tiny_train_config(bids_root, tmp_path / "x", tmp_path / "cache", extra_bids=["p"], extra_repeat=[1, 2])
 
 
 def test_init_starts_from_a_checkpoint_and_refuses_another_config(bids_root, tmp_path):
@@ -316,3 +338,17 @@ def test_validation_decodes_the_whole_column_when_training_windows_are_random(bi
     else:  # the model on the centred window
         with torch.no_grad():
             assert np.allclose(heat, model(val_set[0][0][None]).heatmaps[0].numpy())
+
+
+def test_extra_repeat_flag_takes_one_count_per_set_and_checks_it(bids_root, tmp_path, capsys):
+    """--extra-repeat 1 100: one count per --extra-bids set; a count list of another length is one line, and no run folder."""
+    from msanet.cli import main
+
+    flags = ["--bids", str(bids_root), "--cache-dir", str(tmp_path / "cache"), "--epochs", "1", "--size", "32x32", "--pixel-mm", "1",
+             "--width", "8", "--depth", "2", "--embed-dim", "8", "--threads", "1", "--quiet", "--extra-bids", str(bids_root)]
+    assert main(["train", *flags, "--extra-repeat", "1", "100", "--out", str(tmp_path / "bad")]) != 0
+    err = capsys.readouterr().err
+    assert "extra_repeat=[1, 100] must give one number per extra_bids set (1)" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "bad").exists()
+    assert main(["train", *flags, "--extra-repeat", "2", "--exclude-subjects", "sub-aaa01", "--out", str(tmp_path / "run")]) == 0
+    assert TrainConfig.load(tmp_path / "run" / "config.yaml").extra_repeat == 2

@@ -82,7 +82,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         "lambda_contrastive": args.lambda_contrastive, "threads": args.threads, "cache_dir": args.cache_dir,
         "max_train_items": args.max_train_items, "max_val_items": args.max_val_items, "sigma_mm": args.sigma_mm,
         "workers": args.workers, "precision": args.precision, "device": args.device,
-        "extra_repeat": args.extra_repeat, "init": args.init, "select": args.select, "any_sigma_mm": args.any_sigma_mm,
+        "init": args.init, "select": args.select, "any_sigma_mm": args.any_sigma_mm,
         "stop_after": args.stop_after, "unlabelled": args.unlabelled,
     }
     base.update({k: v for k, v in flags.items() if v is not None})
@@ -96,6 +96,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         base["contrasts"] = args.contrasts
     if args.extra_bids:
         base["extra_bids"] = args.extra_bids
+    if args.extra_repeat:  # one number for every extra set, or one per set
+        base["extra_repeat"] = args.extra_repeat[0] if len(args.extra_repeat) == 1 else args.extra_repeat
     if args.exclude_subjects:
         base["exclude_subjects"] = args.exclude_subjects
     if args.ignore_values:
@@ -294,7 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by-site", action="store_true", help="hold out whole sites for val/test")
     p.add_argument("--contrasts", nargs="+", choices=["T1w", "T2w"])
     p.add_argument("--extra-bids", nargs="+", help="more labelled BIDS data sets, used for training only (e.g. real scans)")
-    p.add_argument("--extra-repeat", type=int, help="times each extra image is seen per epoch (default 1)")
+    p.add_argument("--extra-repeat", type=int, nargs="+",
+                   help="times each extra image is seen per epoch: one number for every set, or one per --extra-bids set (default 1)")
     p.add_argument("--exclude-subjects", nargs="+", help="subject ids left out of the extra data sets (leave-one-subject-out)")
     p.add_argument("--init", help="checkpoint to start from (fine-tuning; same model config)")
     p.add_argument("--select", choices=["val_loss", "last"], help="best.safetensors: lowest validation loss (default) or the last epoch")

@@ -68,7 +68,8 @@ class TrainConfig:
     ``lr * min_lr_ratio`` over ``epochs``, batch 16. Loss = MSE over all heatmap outputs +
     ``lambda_contrastive`` * prototype contrastive loss (when ``model.contrastive``).
     Extra data: ``extra_bids`` are labelled data sets (real scans, another synthetic set) whose images
-    all go to training, ``extra_repeat`` times each per epoch, except the subjects in
+    all go to training, ``extra_repeat`` times each per epoch (one number for every set, or a list with one per set),
+    except the subjects in
     ``exclude_subjects`` (so a held-out real scan never trains the model that scores it); the split,
     validation and threshold calibration use ``bids`` alone. ``init`` starts from a checkpoint's weights;
     ``select: last`` makes ``best.safetensors`` the last epoch's weights (when the validation set does not
@@ -114,7 +115,7 @@ class TrainConfig:
     precision: str = "auto"
     channels_last: bool = True
     extra_bids: list[str] = field(default_factory=list)  # more labelled data sets, training only (e.g. real scans)
-    extra_repeat: int = 1  # each extra image is seen this many times per epoch
+    extra_repeat: int | list[int] = 1  # each extra image is seen this many times per epoch (a list: one per extra set)
     exclude_subjects: list[str] = field(default_factory=list)  # subject ids left out of the extra sets (leave-one-out)
     init: str | None = None  # checkpoint whose weights start the run (fine-tuning); its model config must match
     select: str = "val_loss"  # best.safetensors: lowest validation loss ('val_loss') or the last epoch ('last')
@@ -146,7 +147,10 @@ class TrainConfig:
         bad = [v for v in self.ignore_values if not discs.is_valid_value(v)]
         if bad:  # here, before a run folder is made; DiscDataset checks again for its direct callers
             raise ValueError(f"ignore_values={self.ignore_values!r}: {bad[0]!r} is not an SCT disc value ({discs.MIN_VALUE}..{discs.MAX_VALUE})")
-        if self.extra_repeat < 1:
+        repeats = self.extra_repeat if isinstance(self.extra_repeat, list) else [self.extra_repeat]
+        if isinstance(self.extra_repeat, list) and len(repeats) != len(self.extra_bids):
+            raise ValueError(f"extra_repeat={self.extra_repeat} must give one number per extra_bids set ({len(self.extra_bids)})")
+        if any(r < 1 for r in repeats):
             raise ValueError(f"extra_repeat={self.extra_repeat} must be >= 1")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision={self.precision!r} must be one of {', '.join(PRECISIONS)}")
@@ -163,6 +167,10 @@ class TrainConfig:
                 f"image size {self.preprocess.height}x{self.preprocess.width} must be divisible by {size_unit} "
                 f"(the model's stride 4 x 2**depth {self.model.depth})"
             )
+
+    def extra_repeats(self) -> list[int]:
+        """How many times per epoch each ``extra_bids`` set's images are seen, one number per set."""
+        return list(self.extra_repeat) if isinstance(self.extra_repeat, list) else [self.extra_repeat] * len(self.extra_bids)
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -227,13 +235,17 @@ def _check_types(kwargs: dict, known: dict) -> None:
         annotation = str(known[name].type)
         if value is None and "None" in annotation:
             continue
-        base = annotation.split("|")[0].strip()
-        if base in _SCALAR_TYPES:
-            ok = isinstance(value, _SCALAR_TYPES[base]) and not (base in ("int", "float") and isinstance(value, bool))
-            if not ok:
-                raise ConfigError(f"config key {name!r} must be {base}, got {value!r}")
-        if base.startswith("list") and not isinstance(value, list):
-            raise ConfigError(f"config key {name!r} must be a list, got {value!r}")
+        bases = [a.strip() for a in annotation.split("|") if a.strip() != "None"]  # e.g. "int | list[int]": either
+        scalars = [b for b in bases if b in _SCALAR_TYPES]
+        lists = [b for b in bases if b.startswith("list")]
+        if isinstance(value, list):
+            ok = bool(lists)
+        elif scalars:
+            ok = any(isinstance(value, _SCALAR_TYPES[b]) and not (b in ("int", "float") and isinstance(value, bool)) for b in scalars)
+        else:
+            ok = not lists  # a nested config (model, preprocess, augmentation): checked by its own class
+        if not ok:
+            raise ConfigError(f"config key {name!r} must be {' or '.join(bases)}, got {value!r}")
 
 
 # ---- distributed helpers ------------------------------------------------------------------------
@@ -312,9 +324,9 @@ def _datasets(cfg: TrainConfig, run_dir: Path, d: Dist) -> tuple[DiscDataset, Di
     train_items = items_from_subjects(subjects, splits.train, cfg.contrasts, partial)[: cfg.max_train_items]
     val_items = items_from_subjects(subjects, splits.val, cfg.contrasts, partial)[: cfg.max_val_items]
     excluded = set(cfg.exclude_subjects)
-    for extra in cfg.extra_bids:
+    for extra, repeat in zip(cfg.extra_bids, cfg.extra_repeats()):
         extra_subjects = [s for s in bids.find_subjects(extra, contrasts=tuple(cfg.contrasts), require_labels=True) if s.subject_id not in excluded]
-        train_items += items_from_subjects(extra_subjects, None, cfg.contrasts, _partial(cfg, extra)) * cfg.extra_repeat
+        train_items += items_from_subjects(extra_subjects, None, cfg.contrasts, _partial(cfg, extra)) * repeat
     if not train_items:
         raise DatasetError(f"{cfg.bids}: no labelled training images in the split")
     cache = cfg.cache_dir or os.environ.get("MSANET_CACHE") or str(Path.home() / ".cache" / "msanet" / "preprocessed")
