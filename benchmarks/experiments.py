@@ -485,7 +485,7 @@ def write_model_card(record: dict) -> None:
     tc = meta["train_config"]
     mc = meta["model_config"]
     data, split = RUN_SPECS[record["name"]][:2]
-    n_test = len(json.loads((SPLITS / f"{record['split']}.json").read_text())["test"])  # run() scores on the cervical sg260's test split
+    n_test = len(json.loads((SPLITS / f"{record.get('split', 'subject')}.json").read_text())["test"])  # run() scores on the cervical sg260's test split
     real_repeat = tc["extra_repeat"][-1] if isinstance(tc["extra_repeat"], list) else tc["extra_repeat"]  # the real scans come last
     real_subjects = sorted(p.name for p in (REAL / "amu_t2w").glob("sub-*")) if tc.get("extra_bids") else []
     family = record["name"].split("/")[0] if "/" in record["name"] else None  # a two-stage family's stage 2, or default-real
