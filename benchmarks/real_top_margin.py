@@ -44,11 +44,11 @@ def padded_copy(image: Path, margin_mm: float, folder: Path) -> Path:
     return out
 
 
-def counts(model, volume: mio.Volume, labels_world: dict[int, np.ndarray]) -> tuple[int, int]:
-    """(right, found) of one prediction of ``volume`` against labelled discs in world mm (``metrics.label_matched``:
-    right = its TPs, found = TPs + naming errors)."""
+def counts(model, volume: mio.Volume, labels_world: dict[int, np.ndarray], radius_mm: float = RADIUS_MM) -> tuple[int, int]:
+    """(right, found) of one prediction of ``volume`` against labelled discs in world mm (``metrics.label_matched``
+    within ``radius_mm``: right = its TPs, found = TPs + naming errors)."""
     predicted = [(r["value"], np.asarray(r["world_mm"])) for r in disc_records(predict_volume(volume, model))]
-    m = label_matched(labels_world, predicted, radius_mm=RADIUS_MM)
+    m = label_matched(labels_world, predicted, radius_mm=radius_mm)
     return m["tp"], m["tp"] + m["naming_errors"]
 
 
