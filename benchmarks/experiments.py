@@ -39,6 +39,7 @@ from common import RESULTS, ROOT, commit, header, machine, msanet, num, sha256
 from real_scans import DEFAULT_MODEL, REAL
 
 from msanet import discs
+from msanet.train import TrainConfig
 
 DATA = ROOT / "data"
 RUNS = ROOT / "benchmarks" / "runs"
@@ -486,7 +487,8 @@ def write_model_card(record: dict) -> None:
     mc = meta["model_config"]
     data, split = RUN_SPECS[record["name"]][:2]
     n_test = len(json.loads((SPLITS / f"{record.get('split', 'subject')}.json").read_text())["test"])  # run() scores on the cervical sg260's test split
-    real_repeat = tc["extra_repeat"][-1] if isinstance(tc["extra_repeat"], list) else tc["extra_repeat"]  # the real scans come last
+    repeats = dict(zip((Path(p).name for p in tc.get("extra_bids", [])), TrainConfig.from_dict(tc).extra_repeats()))  # per extra set
+    real_repeat = repeats.get("amu_t2w")
     real_subjects = sorted(p.name for p in (REAL / "amu_t2w").glob("sub-*")) if tc.get("extra_bids") else []
     family = record["name"].split("/")[0] if "/" in record["name"] else None  # a two-stage family's stage 2, or default-real
     stage1 = stage1_run(family) if family else "default"
