@@ -467,6 +467,42 @@ def test_cli_clutter_needs_cervical_scans(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+def test_randomise_levels_keeps_c2_and_unties_sizes_from_names():
+    def levels():
+        return [anat.Level(name, 15.0, 5.0, 16.0, 15.0) for name in ("C2", "C3", "C4", "C5", "C6", "C7", "T1")]
+
+    plain, drawn = levels(), levels()
+    anat.randomise_levels(np.random.default_rng(3), drawn)
+    assert dataclasses.astuple(drawn[0]) == dataclasses.astuple(plain[0])  # C2: the anchor, untouched
+    for lv in drawn[1:]:
+        assert 15.0 * 0.8 <= lv.body_height <= 15.0 * 1.2 and 16.0 * 0.9 <= lv.depth <= 16.0 * 1.1
+        assert 5.0 * 0.75 * 0.6 <= lv.disc_height <= 5.0 * 1.3
+    assert len({round(lv.body_height, 6) for lv in drawn[1:]}) == 6  # each level its own draw
+    # over many subjects every level below C2 degenerates at the same rate, whatever its name
+    counts = np.zeros(6)
+    rng = np.random.default_rng(0)
+    for _ in range(2000):
+        drawn = levels()
+        anat.randomise_levels(rng, drawn)
+        counts += [lv.degenerated for lv in drawn[1:]]
+    assert np.all(np.abs(counts / 2000 - anat.LEVEL_RANDOM_DEGENERATION) < 0.03)
+
+
+def test_level_random_moves_the_discs_below_c2_only():
+    protocol = site_protocol(load_sites()[0], 0, seed=2)
+    plain, drawn = render_subject(protocol, 2, 0), render_subject(protocol, 2, 0, level_random=True)
+    a, b = plain["anatomy"].disc_points_sd(), drawn["anatomy"].disc_points_sd()
+    assert a.keys() == b.keys() and a[2] == b[2]  # C1-C2 at the dens base: where it was
+    assert any(abs(a[v][0] - b[v][0]) > 0.5 for v in a if v > 3)
+
+
+def test_cli_level_random_needs_cervical_scans(tmp_path, capsys):
+    assert main(["synth", str(tmp_path / "x"), "--subjects", "1", "--scan-type", "whole", "--level-random", "--quiet"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "level-random" in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "x").exists()
+
+
 def test_coil_sensitivity_known_values():
     from msanet.synth.anatomy import AIR, FAT, MUSCLE
     from msanet.synth.contrast import Coil, coil_sensitivity

@@ -308,6 +308,30 @@ def degenerate_discs(rng: np.random.Generator, levels: list[Level]) -> None:
             lv.disc_height *= 0.7 + 0.25 * draw / DEGENERATION_RATE.get(lv.name, 0.05)
 
 
+# level-random anatomy (``randomise_levels``): each level below C2 drawn apart from its neighbours and its name, so that a
+# model cannot name a disc by the look of the vertebrae beside it (measured on the real scans: real_trials.md)
+LEVEL_RANDOM_BODY = (0.8, 1.2)  # factor on each body's height
+LEVEL_RANDOM_DISC = (0.75, 1.3)  # factor on each disc's height
+LEVEL_RANDOM_DEPTH = (0.9, 1.1)  # factor on each body's depth
+LEVEL_RANDOM_DEGENERATION = 0.15  # rate of a dark, thin disc at every level alike
+
+
+def randomise_levels(rng: np.random.Generator, levels: list[Level]) -> None:
+    """Sizes and degeneration of every level below C2 drawn independently of its name, in place: body height, disc
+    height and body depth scaled by a factor from ``LEVEL_RANDOM_*`` each, and a disc not yet degenerated made so at
+    ``LEVEL_RANDOM_DEGENERATION`` (60-85 % of its height). C2 and the dens stay as drawn: the anchor of the names. Four
+    draws per level, in level order."""
+    for lv in levels:
+        factors = rng.uniform(*LEVEL_RANDOM_BODY), rng.uniform(*LEVEL_RANDOM_DISC), rng.uniform(*LEVEL_RANDOM_DEPTH)
+        degenerate = rng.random()
+        if lv.name == "C2":
+            continue
+        lv.body_height, lv.disc_height, lv.depth = lv.body_height * factors[0], lv.disc_height * factors[1], lv.depth * factors[2]
+        if degenerate < LEVEL_RANDOM_DEGENERATION and not lv.degenerated:
+            lv.degenerated = True
+            lv.disc_height *= 0.6 + 0.25 * degenerate / LEVEL_RANDOM_DEGENERATION
+
+
 def cord_centre_mm(canal_mm: np.ndarray | float) -> np.ndarray | float:
     """Distance (mm) of the cord's centre behind the posterior body line, for a canal ``canal_mm`` deep: the cord
     lies a little in front of the canal's middle."""
