@@ -268,6 +268,14 @@ FAMILY_LABELS["wholez6m"] = FAMILY_LABELS["wholez6"] + "; fine-tunes beside mixe
 FAMILIES["wholez6s2"] = [*FAMILIES["wholez6"], "--out-stride", "2"]
 FAMILY_DATA["wholez6s2"] = FAMILY_DATA["wholez6"]
 FAMILY_LABELS["wholez6s2"] = FAMILY_LABELS["wholez6"] + ", heatmaps at stride 2 (4 mm)"
+# anyz6ls1, anyz6ds1: the fine-tunes of anyz6l and anyz6d again with seed 1 (same stage 1): anyz6l's gain over anyz6d was
+# mostly errsm24, a scan whose names flip under a few percent of size change; is it the data or the draw? (real_trials.md)
+for _family, _stage1 in (("anyz6ls1", "anyz6l"), ("anyz6ds1", "anyz6d")):
+    FAMILIES[_family] = FAMILIES[_stage1]
+    FAMILY_DATA[_family] = FAMILY_DATA[_stage1]
+    STAGE1_OF[_family] = _stage1
+    FINE_TUNE_FLAGS[_family] = ["--seed", "1"]
+    FAMILY_LABELS[_family] = FAMILY_LABELS[_stage1] + ", fine-tunes with seed 1"
 for _family, _flags in FAMILIES.items():
     add_family(_family, _flags)
 # one change from wholez6's stage 1: the older data set mixed200 (whole_spine_trials.md: does the real lumbar scan owe its
