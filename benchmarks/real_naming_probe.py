@@ -36,10 +36,12 @@ from msanet import bids, discs
 from msanet import io as mio
 from msanet.checkpoint import load_checkpoint
 from msanet.fileio import write_text
-from msanet.preprocess import labels_to_pixels, preprocess_whole_scan
+from msanet.heatmaps import input_to_output_px
+from msanet.predict import predict_volume
+from msanet.preprocess import labels_to_pixels
 from msanet.windows import windowed_heatmaps
 from real_scans import REAL
-from real_top_margin import counts
+from real_top_margin import prediction_counts
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -86,7 +88,7 @@ def _shift(axis: int, n: int) -> np.ndarray:
 
 def channel_evidence(heat: np.ndarray, rc_px: np.ndarray, stride: int) -> np.ndarray:
     """Every channel of ``heat`` [K, h, w] at input pixel ``rc_px`` (bilinear on the output grid)."""
-    rc = (np.asarray(rc_px, dtype=float) + 0.5) / stride - 0.5
+    rc = input_to_output_px(rc_px, stride)
     k = heat.shape[0]
     return ndimage.map_coordinates(heat, np.array([np.arange(k), [rc[0]] * k, [rc[1]] * k]), order=1)
 
@@ -127,17 +129,17 @@ def main() -> None:
             volume = mio.load_image(subject.images["T2w"])
             labels_vox = mio.read_disc_labels(subject.labels["T2w"], volume)
             labels = {v: volume.to_world_mm(p) for v, p in labels_vox.items()}
-            right, found = counts(ckpt, volume, labels)
+            prediction = predict_volume(volume, ckpt)  # its slab and heatmaps serve parts 2 and 3 too
+            right, found = prediction_counts(prediction, labels)
             row = {"subject": sid, "labelled": len(labels), "right": right, "found": found}
             for cut in cuts:
-                r, f = counts(ckpt, mio.load_image(cut_copy(subject.images["T2w"], labels, cut, Path(tmp))), labels)
+                r, f = prediction_counts(predict_volume(mio.load_image(cut_copy(subject.images["T2w"], labels, cut, Path(tmp))), ckpt), labels)
                 row[f"{cut[0]}{cut[1]:g}"] = f"{r}/{f}"
             rows.append(row)
             print(sid, row, flush=True)
             # evidence at each label, and the occlusion map
-            sag = preprocess_whole_scan(volume, ckpt.preprocess, ckpt.model_config.size_unit)
+            sag, heat = prediction.sagittal, prediction.heatmaps
             window, stride, px = (ckpt.preprocess.height, ckpt.preprocess.width), ckpt.stride, ckpt.preprocess.pixel_mm
-            heat = windowed_heatmaps(ckpt.model, sag.image, window, stride)
             values = list(discs.channel_values(ckpt.model_config.num_discs))
             named = len(values)
             pixels = labels_to_pixels(sag, labels_vox)

@@ -26,7 +26,7 @@ from msanet import io as mio
 from msanet.checkpoint import load_checkpoint
 from msanet.fileio import write_text
 from msanet.metrics import label_matched
-from msanet.predict import disc_records, predict_volume
+from msanet.predict import Prediction, disc_records, predict_volume
 from real_scans import REAL
 
 MARGIN_MM = 40
@@ -45,9 +45,14 @@ def padded_copy(image: Path, margin_mm: float, folder: Path) -> Path:
 
 
 def counts(model, volume: mio.Volume, labels_world: dict[int, np.ndarray], radius_mm: float = RADIUS_MM) -> tuple[int, int]:
-    """(right, found) of one prediction of ``volume`` against labelled discs in world mm (``metrics.label_matched``
-    within ``radius_mm``: right = its TPs, found = TPs + naming errors)."""
-    predicted = [(r["value"], np.asarray(r["world_mm"])) for r in disc_records(predict_volume(volume, model))]
+    """(right, found) of one prediction of ``volume`` against labelled discs in world mm (``prediction_counts``)."""
+    return prediction_counts(predict_volume(volume, model), labels_world, radius_mm)
+
+
+def prediction_counts(prediction: Prediction, labels_world: dict[int, np.ndarray], radius_mm: float = RADIUS_MM) -> tuple[int, int]:
+    """(right, found) of ``prediction`` against labelled discs in world mm (``metrics.label_matched`` within ``radius_mm``:
+    right = its TPs, found = TPs + naming errors)."""
+    predicted = [(r["value"], np.asarray(r["world_mm"])) for r in disc_records(prediction)]
     m = label_matched(labels_world, predicted, radius_mm=radius_mm)
     return m["tp"], m["tp"] + m["naming_errors"]
 
