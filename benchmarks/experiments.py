@@ -111,24 +111,33 @@ def sigma6(name: str, seed: int = 0) -> str:
     return f"{name}-sigma6" + (f"-seed{seed}" if seed else "")
 
 
+VARIANTS: dict[str, tuple[str, str]] = {}  # run -> (the run it varies, the change): labelled "<that run's label>, <change>"
+
+
+def add_variant(base: str, name: str, change: str, *flags: str) -> None:
+    """Run ``name``: run ``base`` (same data and split) with ``flags`` appended, labelled as ``base`` plus ``change``."""
+    data, split, base_flags = RUN_SPECS[base]
+    RUN_SPECS[name] = (data, split, [*base_flags, *flags])
+    VARIANTS[name] = (base, change)
+
+
 for _name in TABLE_BASE_RUNS:
-    _data, _split, _flags = RUN_SPECS[_name]
-    RUN_SPECS[sigma6(_name)] = (_data, _split, [*_flags, "--sigma-mm", TABLE_SIGMA_MM])
+    add_variant(_name, sigma6(_name), f"sigma {TABLE_SIGMA_MM} mm", "--sigma-mm", TABLE_SIGMA_MM)
 for _name in ABLATION_RUNS:
-    RUN_SPECS[sigma6(_name, 1)] = ("sg260", "subject", [*RUN_SPECS[sigma6(_name)][2], "--seed", "1"])
+    add_variant(sigma6(_name), sigma6(_name, 1), "seed 1", "--seed", "1")
 # issue 15, item 3: on the current data the sigma-6 runs are still improving at epoch 20 (validation DTT and loss falling in
 # the last epochs of runs/full-sigma6/log.csv): the same runs for 40 epochs (the cosine schedule stretched over them)
 for _name in ("baseline", "full"):
-    RUN_SPECS[f"{sigma6(_name)}-e40"] = ("sg260", "subject", [*RUN_SPECS[sigma6(_name)][2], "--epochs", "40"])
-RUN_SPECS[f"{sigma6('full')}-e40-seed1"] = ("sg260", "subject", [*RUN_SPECS[f"{sigma6('full')}-e40"][2], "--seed", "1"])
+    add_variant(sigma6(_name), f"{sigma6(_name)}-e40", "40 epochs", "--epochs", "40")
+add_variant(f"{sigma6('full')}-e40", f"{sigma6('full')}-e40-seed1", "seed 1", "--seed", "1")
 # ... and the contrastive weight: lambda 0.001 was chosen against the MSE of sigma-10 targets (lambda.md), whose MSE is about
 # (10 / 6)^2 = 2.8x that of sigma-6 targets; at sigma 6 the same lambda weighs the contrastive term 2.8x more. 0.0003 gives it
 # the share it had at sigma 10
 for _name in ("contrastive", "full"):
-    RUN_SPECS[f"{sigma6(_name)}-l0.0003"] = ("sg260", "subject", [*RUN_SPECS[sigma6(_name)][2], "--lambda-contrastive", "0.0003"])
-RUN_SPECS[f"{sigma6('full')}-l0.0003-seed1"] = ("sg260", "subject", [*RUN_SPECS[f"{sigma6('full')}-l0.0003"][2], "--seed", "1"])
+    add_variant(sigma6(_name), f"{sigma6(_name)}-l0.0003", "lambda 0.0003", "--lambda-contrastive", "0.0003")
+add_variant(f"{sigma6('full')}-l0.0003", f"{sigma6('full')}-l0.0003-seed1", "seed 1", "--seed", "1")
 # ... and the temperature: tau 0.5, the best row of sensitivity.md on both data versions, with its second seed
-RUN_SPECS[sigma6("tau0.5", 1)] = ("sg260", "subject", [*RUN_SPECS[sigma6("tau0.5")][2], "--seed", "1"])
+add_variant(sigma6("tau0.5"), sigma6("tau0.5", 1), "seed 1", "--seed", "1")
 RUN_SPECS["whole24"] = ("mixed200", "mixed", ["--num-discs", "24"])  # the whole-spine benchmark (benchmarks/scan_types.py)
 RUN_SPECS["whole24-e80"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80"])
 RUN_SPECS["whole24-e80-rw"] = ("mixed200", "mixed", ["--num-discs", "24", "--epochs", "80", "--random-window"])  # one change: random windows
@@ -345,13 +354,8 @@ LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", 
           "whole24any1mm": "24 channels + 'any disc' channel, 1 mm grid, domain-randomised mixed scan types, random windows along the column",
           **{f"{family}/default": label for family, label in FAMILY_LABELS.items()},
           **{f"{family}/default-real": f"{label}, fine-tuned with the 6 real amu_t2w scans" for family, label in FAMILY_LABELS.items()}}
-LABELS[sigma6("tau0.5", 1)] = f"{LABELS['tau0.5']}, sigma 6 mm, seed 1"
-LABELS[f"{sigma6('full')}-l0.0003-seed1"] = f"{LABELS['full']}, sigma 6 mm, lambda 0.0003, seed 1"
-LABELS[f"{sigma6('full')}-e40-seed1"] = f"{LABELS['full']}, sigma 6 mm, 40 epochs, seed 1"
-LABELS |= {f"{sigma6(name)}-l0.0003": f"{LABELS[name]}, sigma 6 mm, lambda 0.0003" for name in ("contrastive", "full")}
-LABELS |= {f"{sigma6(name)}-e40": f"{LABELS[name]}, sigma 6 mm, 40 epochs" for name in ("baseline", "full")}
-LABELS |= {sigma6(name, seed): f"{LABELS[name]}, sigma 6 mm" + (f", seed {seed}" if seed else "")
-           for name in TABLE_BASE_RUNS for seed in ((0, 1) if name in ABLATION_RUNS else (0,))}
+for _name, (_base, _change) in VARIANTS.items():  # in the order they were added: a variant's base is labelled first
+    LABELS[_name] = f"{LABELS[_base]}, {_change}"
 
 
 def make_synth(name: str, *flags: str, subjects: int = 260) -> None:
