@@ -79,7 +79,8 @@ REAL_FLAGS = [str(Path("benchmarks") / "default-real.yaml"), "--init", str(RUNS 
 RUN_SPECS["default-real"] = ("sg260-dr", "subject", REAL_FLAGS)
 # a trial of the generator's soft-tissue clutter (real_trials.md): the default recipe on a cluttered domain-randomised copy
 RUN_SPECS["default-clutter"] = ("sg260-drc", "subject", [str(Path("benchmarks") / "default.yaml"), "--epochs", "40"])
-OPTIONAL_DATA = {"sg260-drc": ["--domain-random", "--clutter"], "sg260-lr": ["--level-random"]}  # data sets made only when a run needs them
+OPTIONAL_DATA = {"sg260-drc": ["--domain-random", "--clutter"], "sg260-lr": ["--level-random"],
+                 "sg260-lj": ["--level-random", "--junction-random"]}  # data sets made only when a run needs them
 DATA_FLAGS = {"sg260": [], "sg260-dr": ["--domain-random"], **OPTIONAL_DATA}  # msanet synth flags of each 260-subject set
 # issue 15, item 0: why the plain stacked hourglass trailed a published one of the same family; one change each from
 # the baseline as it was (heads with PyTorch's default init: --no-zero-heads), same recipe, data, split and seed;
@@ -280,6 +281,19 @@ FAMILY_LABELS["anyz6ds"] = FAMILY_LABELS["anyz6d"] + ", fine-tunes shifted up to
 FAMILIES["anyz6l"] = FAMILIES["anyz6"]
 FAMILY_DATA["anyz6l"] = ("sg260-lr", "subject")
 FAMILY_LABELS["anyz6l"] = FAMILY_LABELS["anyz6d"] + ", level-random anatomy"
+# anyz6j: anyz6l with junction-random anatomy too (msanet synth --junction-random: the thoracic inlet, the lordosis-kyphosis
+# turn and the spinous process lengths drawn apart from the C7-T1 level). anyz6l's folds still named errsm23's lower discs
+# confidently one level high and errsm22's one level low; in the synthetic necks the chest, the turn of the curve and the long
+# C7 and thoracic spinous processes all begin exactly at C7-T1, while in real necks they do not
+FAMILIES["anyz6j"] = FAMILIES["anyz6"]
+FAMILY_DATA["anyz6j"] = ("sg260-lj", "subject")
+FAMILY_LABELS["anyz6j"] = FAMILY_LABELS["anyz6l"] + ", junction-random anatomy"
+# anyz6jn: anyz6j with C1-C2 (value 2, the dens base) trained as background, as anyzn did for anyz. Without the chest to
+# go by, anyz6j's models count from the top, and the synthetic labels' C1-C2 "disc" at the dens base (where the real scans
+# show none) took real errsm18's top disc, C2-C3, for C1-C2 (real-anyz6j.md)
+FAMILIES["anyz6jn"] = [*FAMILIES["anyz6"], "--ignore-values", "2"]
+FAMILY_DATA["anyz6jn"] = FAMILY_DATA["anyz6j"]
+FAMILY_LABELS["anyz6jn"] = FAMILY_LABELS["anyz6j"] + ", C1-C2 trained as background"
 # wholez6: anyz6d's recipe for the whole column (issue 13): 24 channels (C1-C2 .. L5-S1) and the any-disc channel, training
 # windows anywhere along each column, on data/mixed400 (the current generator, all scan types at clinical shares); the
 # synthetic half of its fine-tunes is mixed400 too, so that they keep the thoracic and lumbar discs
@@ -525,6 +539,9 @@ def synthetic_data_line(data: str, split: str) -> str:
         ("the realistic benchmark", "with the generator's tissue intensities (real-like T2w levels, coil fall-off, scanner noise)")
     if "--level-random" in flags:  # the sizes and degeneration of the levels below C2 drawn apart from their names
         kind = (kind[0] + " drawn with level-random anatomy", kind[1] + ", vertebral and disc sizes below C2 drawn apart from their level")
+    if "--junction-random" in flags:  # the cervicothoracic junction's cues drawn apart from the C7-T1 level
+        kind = (kind[0] + " and junction-random anatomy", kind[1] + ", the thoracic inlet, the lordosis-kyphosis turn and the spinous "
+                "processes drawn apart from the C7-T1 level")
     if "--scan-type" in flags:  # a mixed set: each subject one scan type (cervical, thoracic, lumbar or whole spine)
         kind = (kind[0].replace("benchmark", "mixed scan-type set"), kind[1] + ", each subject one scan type")
     command = " ".join(["msanet synth", f"data/{data}", "--subjects", str(subjects), "--seed", str(SEED), *flags])

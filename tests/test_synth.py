@@ -613,3 +613,43 @@ def test_a_field_of_view_starting_below_the_dens_tip_labels_only_what_it_shows(m
     assert values[0] == 3 and values == list(range(3, values[-1] + 1))  # C1-C2 (the dens base, 12-17 mm down) is cut off
     rows = {v: np.argwhere(labels == v)[0][1] * protocol.spacing["T2w"][1] for v in values}  # canonical y: mm below the top edge
     assert 5 < rows[3] < 30  # C2-C3 just below the top edge, as in the real amu_t2w scans (24-45 mm)
+
+
+def test_spinous_lengths_by_default_follow_the_level():
+    anatomy = anat.sample_anatomy(np.random.default_rng(0), (40.0, 260.0, 260.0))
+    by_name = {lv.name: anatomy.spinous_length_mm(i) for i, lv in enumerate(anatomy.levels)}
+    assert (by_name["C2"], by_name["C3"], by_name["C6"], by_name["C7"], by_name["T1"]) == (28.0, 18.0, 18.0, 28.0, 28.0)
+
+
+def test_randomise_junction_unties_the_junction_from_c7_t1():
+    anatomy = anat.sample_anatomy(np.random.default_rng(0), (40.0, 260.0, 260.0))
+    levels_before = [dataclasses.astuple(lv) for lv in anatomy.levels]
+    inlets = []
+    for seed in range(200):
+        anat.randomise_junction(np.random.default_rng(seed), anatomy)
+        assert anat.JUNCTION_RANDOM_INLET_MM[0] <= anatomy.inlet_offset_mm <= anat.JUNCTION_RANDOM_INLET_MM[1]
+        assert anat.JUNCTION_RANDOM_TURN_MM[0] <= anatomy.turn_offset_mm <= anat.JUNCTION_RANDOM_TURN_MM[1]
+        lengths = [anatomy.spinous_length_mm(i) for i in range(len(anatomy.levels))]
+        assert lengths[0] == 28.0  # C2: the anchor keeps its long process
+        assert all(anat.JUNCTION_RANDOM_SPINOUS_MM[0] <= x <= anat.JUNCTION_RANDOM_SPINOUS_MM[1] for x in lengths[1:])
+        assert anatomy.inlet_mm() == pytest.approx(anatomy.cervical_length() + anatomy.inlet_offset_mm)
+        inlets.append(anatomy.inlet_offset_mm)
+    assert [dataclasses.astuple(lv) for lv in anatomy.levels] == levels_before  # sizes and names untouched
+    assert min(inlets) < -20 and max(inlets) > 20  # the inlet lands above and below C7-T1
+
+
+def test_junction_random_moves_the_chest_not_the_discs():
+    protocol = site_protocol(load_sites()[0], 0, seed=2)
+    plain, drawn = render_subject(protocol, 2, 0), render_subject(protocol, 2, 0, junction_random=True)
+    a, b = drawn["anatomy"], plain["anatomy"]
+    assert [dataclasses.astuple(lv) for lv in a.levels] == [dataclasses.astuple(lv) for lv in b.levels]
+    assert a.inlet_offset_mm != 0 and a.turn_offset_mm != 0 and b.inlet_offset_mm == b.turn_offset_mm == 0
+    assert a.disc_points_sd() == b.disc_points_sd()  # same levels along the column (the curve may bend elsewhere)
+    assert not np.array_equal(drawn["tissue"]["T2w"], plain["tissue"]["T2w"])
+
+
+def test_cli_junction_random_needs_cervical_scans(tmp_path, capsys):
+    assert main(["synth", str(tmp_path / "x"), "--subjects", "1", "--scan-type", "lumbar", "--junction-random", "--quiet"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "junction-random" in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "x").exists()

@@ -158,20 +158,39 @@ class Anatomy:
     bone: BoneShape = field(default_factory=BoneShape)
     head: HeadShape = field(default_factory=HeadShape)
     septa: tuple[Septum, ...] = ()  # fat planes between the posterior neck muscles
+    # the cervicothoracic junction (``randomise_junction``): where the thoracic inlet and the lordosis-kyphosis turn lie
+    # relative to the bottom of the C7-T1 disc (mm of arc length, + towards the feet), and each vertebra's spinous process
+    # length behind the canal (mm; empty: C2, C7 and thoracic 28, the others 18)
+    inlet_offset_mm: float = 0.0
+    turn_offset_mm: float = 0.0
+    spinous_mm: tuple[float, ...] = ()
 
     # ---- the curve ------------------------------------------------------------------------
     def cervical_length(self) -> float:
+        """Arc length (mm) from the dens tip to the bottom of the C7-T1 disc."""
         return self.dens_height + sum(lv.body_height + lv.disc_height for lv in self.levels[:6])
+
+    def inlet_mm(self) -> float:
+        """Arc length (mm) of the thoracic inlet: where the neck's outline widens into the chest and the airway gives way
+        to the mediastinum."""
+        return self.cervical_length() + self.inlet_offset_mm
+
+    def spinous_length_mm(self, index: int) -> float:
+        """Spinous process length (mm behind the canal) of vertebra ``levels[index]``."""
+        if self.spinous_mm:
+            return self.spinous_mm[index]
+        name = self.levels[index].name
+        return 28.0 if name in ("C2", "C7") or name.startswith("T") else 18.0
 
     def curve(self, step: float = 0.5) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Samples of the curve: s [N], points (y, z) [N, 2] mm, posterior normals [N, 2]."""
         s = np.arange(-150.0, 400.0, step)
-        cerv = self.cervical_length()
+        turn = self.cervical_length() + self.turn_offset_mm  # where the lordosis turns into kyphosis
         kappa = np.zeros_like(s)
-        in_c = (s >= 0) & (s < cerv)
-        kappa[in_c] = np.deg2rad(self.lordosis_deg) / cerv  # lordosis: bulges anteriorly
+        in_c = (s >= 0) & (s < turn)
+        kappa[in_c] = np.deg2rad(self.lordosis_deg) / turn  # lordosis: bulges anteriorly
         thor = 90.0
-        in_t = (s >= cerv) & (s < cerv + thor)
+        in_t = (s >= turn) & (s < turn + thor)
         kappa[in_t] = -np.deg2rad(self.kyphosis_deg) / thor  # kyphosis: bulges posteriorly
         theta0 = np.deg2rad(self.tilt_deg) - np.deg2rad(self.lordosis_deg) / 2
         theta = theta0 + np.concatenate([[0.0], np.cumsum(kappa[:-1] * step)])
@@ -332,6 +351,22 @@ def randomise_levels(rng: np.random.Generator, levels: list[Level]) -> None:
             lv.disc_height *= 0.6 + 0.25 * degenerate / LEVEL_RANDOM_DEGENERATION
 
 
+# junction-random anatomy (``randomise_junction``): the cervicothoracic junction's cues drawn apart from the C7-T1 level, so
+# that a model cannot name the lower neck's discs by where the chest begins (real necks differ: real_trials.md)
+JUNCTION_RANDOM_INLET_MM = (-30.0, 30.0)  # thoracic inlet relative to the bottom of the C7-T1 disc (about +-1.5 levels)
+JUNCTION_RANDOM_TURN_MM = (-20.0, 20.0)  # lordosis-kyphosis turn relative to it (about +-1 level)
+JUNCTION_RANDOM_SPINOUS_MM = (16.0, 30.0)  # spinous process length of every vertebra below C2 (C2's stays 28 mm)
+
+
+def randomise_junction(rng: np.random.Generator, anatomy: Anatomy) -> None:
+    """The thoracic inlet, the lordosis-kyphosis turn and the spinous process lengths below C2 drawn independently of the
+    levels (ranges ``JUNCTION_RANDOM_*``), in place. Draws: inlet, turn, then one length per vertebra in level order."""
+    anatomy.inlet_offset_mm = float(rng.uniform(*JUNCTION_RANDOM_INLET_MM))
+    anatomy.turn_offset_mm = float(rng.uniform(*JUNCTION_RANDOM_TURN_MM))
+    lengths = rng.uniform(*JUNCTION_RANDOM_SPINOUS_MM, size=len(anatomy.levels))
+    anatomy.spinous_mm = tuple(28.0 if lv.name == "C2" else float(x) for lv, x in zip(anatomy.levels, lengths))
+
+
 def cord_centre_mm(canal_mm: np.ndarray | float) -> np.ndarray | float:
     """Distance (mm) of the cord's centre behind the posterior body line, for a canal ``canal_mm`` deep: the cord
     lies a little in front of the canal's middle."""
@@ -368,8 +403,8 @@ def sd_to_yz(anatomy: Anatomy, s: float, d: float) -> np.ndarray:
 def tissue_map_2d(anatomy: Anatomy, s: np.ndarray, d: np.ndarray) -> np.ndarray:
     """Tissue class of every (s, d) point on the midline: int8 array of the same shape."""
     out = np.full(s.shape, AIR, dtype=np.int8)
-    cerv = anatomy.cervical_length()
-    thorax = np.clip((s - cerv + 20) / 60, 0, 1)  # 0 in the neck, 1 in the chest
+    inlet = anatomy.inlet_mm()
+    thorax = np.clip((s - inlet + 20) / 60, 0, 1)  # 0 in the neck, 1 in the chest
     front = -(anatomy.neck_front + 45 * thorax)
     back = anatomy.neck_back + 10 * thorax
     inside = (d > front) & (d < back)
@@ -384,8 +419,8 @@ def tissue_map_2d(anatomy: Anatomy, s: np.ndarray, d: np.ndarray) -> np.ndarray:
         out[(out == MUSCLE) & (np.abs(d - centre) < sp.thickness_mm / 2) & (s > -25)] = FAT
     # airway in front of the neck, mediastinum in front of the chest
     airway_front = -(depth_at + anatomy.prevertebral + anatomy.airway_ap)
-    out[(s > -35) & (s < cerv + 10) & (d < -(depth_at + anatomy.prevertebral)) & (d > airway_front)] = AIR
-    out[(s >= cerv + 10) & (d < -(depth_at + 4)) & (d > front + 6)] = MEDIASTINUM
+    out[(s > -35) & (s < inlet + 10) & (d < -(depth_at + anatomy.prevertebral)) & (d > airway_front)] = AIR
+    out[(s >= inlet + 10) & (d < -(depth_at + 4)) & (d > front + 6)] = MEDIASTINUM
     # canal, cord
     canal = (d > 1.0) & (d < canal_at) & (s > -30)
     out[canal] = CSF
@@ -397,7 +432,7 @@ def tissue_map_2d(anatomy: Anatomy, s: np.ndarray, d: np.ndarray) -> np.ndarray:
     # vertebral bodies, discs, posterior elements
     for i, (lv, top, bottom, disc_bottom) in enumerate(spans):
         slope = 0.35 if lv.name.startswith("C") else 0.9
-        length = 28.0 if lv.name in ("C2", "C7") or lv.name.startswith("T") else 18.0
+        length = anatomy.spinous_length_mm(i)
         flavum_end = spans[i + 1][1] + 2 if i + 1 < len(spans) else bottom + 6
         draw_vertebra(out, s, d, lv, top, bottom, disc_bottom, Process(slope, length, top + 2, bottom - 1), flavum_end, anatomy.bone)
     fuse_dens(out, s, d, anatomy)
