@@ -32,22 +32,22 @@ from msanet.fileio import write_text
 from msanet.predict import disc_records, predict_volume
 
 SEED, SUBJECTS = 2027, 12
+N_SITES = 42  # as `msanet synth` (generate_dataset's default): subject i is scanned with protocol i % N_SITES
 OFFSETS_MM = (-30.0, -15.0, 0.0, 15.0, 30.0)
 FIELDS = ("model", "offset_mm", "labelled", "right", "found", "named_high", "named_low")
 
 
-def render_with_inlet(index: int, offset_mm: float, folder: Path) -> tuple[Path, Path]:
-    """T2w image and disc labels of subject ``index`` (seed ``SEED``, level-random) with the thoracic inlet moved by
-    ``offset_mm``, written into ``folder``."""
+def render_with_inlet(protocols: list, index: int, offset_mm: float, folder: Path) -> tuple[Path, Path]:
+    """T2w image and disc labels of subject ``index`` (seed ``SEED``, level-random, scanned with ``protocols[index %
+    N_SITES]``) with the thoracic inlet moved by ``offset_mm``, written into ``folder``."""
     original = synth.anat.randomise_junction
 
     def fixed_inlet(rng, anatomy) -> None:  # only the inlet moves: the turn and the spinous processes stay as drawn
         anatomy.inlet_offset_mm = offset_mm
 
-    protocol = synth.site_protocol(synth.load_sites()[index % 42], index % 42, SEED)
     synth.anat.randomise_junction = fixed_inlet
     try:
-        image, labels = synth.render_subject(protocol, SEED, index, level_random=True, junction_random=True)["images"]["T2w"]
+        image, labels = synth.render_subject(protocols[index % N_SITES], SEED, index, level_random=True, junction_random=True)["images"]["T2w"]
     finally:
         synth.anat.randomise_junction = original
     paths = folder / f"s{index}_{offset_mm:+.0f}_T2w.nii.gz", folder / f"s{index}_{offset_mm:+.0f}_labels.nii.gz"
@@ -75,8 +75,9 @@ def main() -> None:
     name, models = sys.argv[1], [Path(p) for p in sys.argv[2:]] or [DEFAULT_MODEL]
     started = time.time()
     rows = []
+    protocols = [synth.site_protocol(site, k, SEED) for k, site in enumerate(synth.load_sites()[:N_SITES])]
     with tempfile.TemporaryDirectory() as tmp:
-        renderings = {(i, off): render_with_inlet(i, off, Path(tmp)) for i in range(SUBJECTS) for off in OFFSETS_MM}
+        renderings = {(i, off): render_with_inlet(protocols, i, off, Path(tmp)) for i in range(SUBJECTS) for off in OFFSETS_MM}
         for model_path in models:
             model = load_checkpoint(model_path)
             for off in OFFSETS_MM:
