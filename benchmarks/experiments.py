@@ -294,6 +294,24 @@ FAMILY_LABELS["anyz6j"] = FAMILY_LABELS["anyz6l"] + ", junction-random anatomy"
 FAMILIES["anyz6jn"] = [*FAMILIES["anyz6"], "--ignore-values", "2"]
 FAMILY_DATA["anyz6jn"] = FAMILY_DATA["anyz6j"]
 FAMILY_LABELS["anyz6jn"] = FAMILY_LABELS["anyz6j"] + ", C1-C2 trained as background"
+# anyz6jnr: anyz6jn's stage 1 fine-tuned with each real scan 20 times per epoch instead of 100 (a fifth of the fine-tune's
+# images real instead of three fifths): anyz6jn's synthetic-only model named real errsm22 right below its dens-base band, and
+# its errsm22 fold, fine-tuned with the other five real scans, called the band C2-C3 again (real_trials.md)
+FAMILIES["anyz6jnr"] = FAMILIES["anyz6jn"]
+FAMILY_DATA["anyz6jnr"] = FAMILY_DATA["anyz6jn"]
+STAGE1_OF["anyz6jnr"] = "anyz6jn"
+FINE_TUNE_FLAGS["anyz6jnr"] = ["--extra-repeat", "20"]
+FAMILY_LABELS["anyz6jnr"] = FAMILY_LABELS["anyz6jn"] + ", fine-tunes with each real scan 20 times per epoch"
+# anyz6jc: anyz6jn on sg260-lj re-made with the disc labels where Spine Generic's raters put them (synth.anatomy.label_point:
+# 2 mm above and 2 mm in front of the disc's posterior tip, where the generator had put them): anyz6jn's synthetic-only model
+# put its points 2.1 mm behind and 1.6 mm below the real amu_t2w labels (the placement line of real-anyz6jn-synthetic-only.md)
+FAMILIES["anyz6jc"] = FAMILIES["anyz6jn"]
+FAMILY_DATA["anyz6jc"] = FAMILY_DATA["anyz6jn"]
+FAMILY_LABELS["anyz6jc"] = FAMILY_LABELS["anyz6jn"] + ", labels where raters put them"
+# anyz6lc: the bundled family (anyz6l) on sg260-lr re-made with the labels where raters put them, as anyz6jc for anyz6jn
+FAMILIES["anyz6lc"] = FAMILIES["anyz6l"]
+FAMILY_DATA["anyz6lc"] = FAMILY_DATA["anyz6l"]
+FAMILY_LABELS["anyz6lc"] = FAMILY_LABELS["anyz6l"] + ", labels where raters put them"
 # wholez6: anyz6d's recipe for the whole column (issue 13): 24 channels (C1-C2 .. L5-S1) and the any-disc channel, training
 # windows anywhere along each column, on data/mixed400 (the current generator, all scan types at clinical shares); the
 # synthetic half of its fine-tunes is mixed400 too, so that they keep the thoracic and lumbar discs

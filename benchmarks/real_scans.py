@@ -46,9 +46,9 @@ RADIUS_MM = 5.0
 LUMBAR_SUBJECT = "sub-t2lumbar"  # subject of the one-scan BIDS copy of sct_tutorial_lumbar/t2_lumbar
 CROP = REAL / "sct_testing_data" / "t1" / "t1w.nii.gz"
 NOTES = {
-    "amu_t2w": "6 real T2w cervical scans (1 mm, one site), labels C2-C3 .. T4-T5 at the posterior tip of each disc: names "
-               "exact, positions +-2 mm (../shared/data/real/README.md). C1-C2 is never labelled, so a C1-C2 prediction counts "
-               "as a false positive.",
+    "amu_t2w": "6 real T2w cervical scans (1 mm, one site), labels C2-C3 .. T4-T5 where Spine Generic's raters put them "
+               "(about 2 mm above and in front of the posterior tip of each disc): names exact, positions +-2 mm "
+               "(../shared/data/real/README.md). C1-C2 is never labelled, so a C1-C2 prediction counts as a false positive.",
     "sct_tutorial_lumbar": "a real thoracolumbar T2w scan (201 mm tall) with one disc label, T9-T10, 13 mm below its top edge; "
                            "its conus-tip label (value 60) is not a disc and is left out. By eye it shows seven discs, T9-T10 to "
                            "L3-L4, the last at its lower edge (counted down from the label; the conus tip lies between the fourth "
@@ -185,7 +185,19 @@ def disc_verdict(row: dict) -> dict:
 
 def figures_row(m: dict) -> dict:
     return {"n_gt": m["n_gt"], "tp": m["tp"], "naming_errors": m["naming_errors"], "n_pred": m["n_pred"], "fp": m["fp"],
-            "fp_beyond_labels": m["fp_beyond_labels"], "detection_rate": m["tpr"], "fpr": m["fpr"], "dtt_mean_mm": m["dtt_mean"]}
+            "fp_beyond_labels": m["fp_beyond_labels"], "detection_rate": m["tpr"], "fpr": m["fpr"], "dtt_mean_mm": m["dtt_mean"],
+            "n_offsets": m.get("n_offsets", 0), "offset_mm": m.get("offset_mean")}
+
+
+def placement_line(set_name: str, figures: dict) -> str:
+    """Where the found discs' points sit against their labels on average (``msanet evaluate``'s mean offset in 2D: the
+    canonical inferior and posterior axes, msanet.io's ('R', 'I', 'P')), or '' when no disc was found."""
+    if not figures["n_offsets"]:
+        return ""
+    inferior, posterior = figures["offset_mm"]
+    return (f"Placement, {set_name}: the points of the {figures['n_offsets']} found discs (right name or not) lie on average "
+            f"{abs(posterior):.1f} mm {'behind' if posterior >= 0 else 'in front of'} and {abs(inferior):.1f} mm "
+            f"{'below' if inferior >= 0 else 'above'} their labels (2D mid-sagittal mm; the labels' own uncertainty is +-2 mm).")
 
 
 def csv_value(x) -> str:
@@ -308,6 +320,7 @@ def markdown(scans: list, totals: dict, model: Path, digest: str, seconds: float
         if figures is not None:
             lines.append(summary_row(set_name, scan, figures))
     lines += [summary_row(f"**{name}**", f"**all {n}**", figures) for name, (n, figures) in totals.items() if n > 1] + [""]
+    lines += [line for name, (n, figures) in totals.items() if n > 1 and (line := placement_line(name, figures))] + [""]
     for set_name in dict.fromkeys(scan[0] for scan in scans):
         lines += [f"## {set_name}", "", NOTES[set_name] + LUMBAR_NOTES[lumbar] * (set_name == "sct_tutorial_lumbar"), ""]
         for _, scan, _, verdicts, predicted, outputs, picture in (x for x in scans if x[0] == set_name):

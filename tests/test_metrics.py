@@ -61,6 +61,17 @@ def test_label_matched_dtt_and_per_disc_by_hand():
     assert [(d["value"], d["name"], d["status"]) for d in m["per_disc"]] == [
         (3, "C2-C3", "tp"), (4, "C3-C4", "tp"), (5, "C4-C5", "tp"), (6, "C5-C6", "fn"), (6, "C5-C6", "fp"), (8, "C7-T1", "fp")]
     assert m["per_disc"][4]["dtt_mm"] == pytest.approx(6.0) and math.isnan(m["per_disc"][5]["dtt_mm"])
+    assert m["offsets"] == [[3.0, 4.0], [0.0, 0.0], [0.0, 1.0]]  # found discs 3, 4, 5; disc 6 (6 mm away) is not found
+
+
+def test_offsets_of_named_and_misnamed_discs_pool_into_their_mean():
+    moved = [(v, x + [1.0, -2.0]) for v, x in SHIFTED]  # one level off, and 1 mm down, 2 mm back from each disc
+    m = label_matched(GT, moved)
+    assert m["naming_errors"] == 4 and m["offsets"] == [[1.0, -2.0]] * 4  # misnamed discs are found too
+    agg = aggregate([m, label_matched(GT, [(3, GT[3] + [3.0, 2.0])])])  # + one right-named disc, (3, 2) off
+    assert agg["n_offsets"] == 5 and agg["offset_mean"] == pytest.approx([(4 * 1.0 + 3.0) / 5, (4 * -2.0 + 2.0) / 5])
+    none = aggregate([label_matched(GT, [])])
+    assert none["n_offsets"] == 0 and math.isnan(none["offset_mean"])
 
 
 def test_label_matched_closest_duplicate_is_the_match_and_3d_works():

@@ -112,6 +112,19 @@ def test_same_seed_byte_identical_and_other_seed_differs(tmp_path):
     assert a["sub-amu01/anat/sub-amu01_T2w.nii.gz"] != c["sub-amu01/anat/sub-amu01_T2w.nii.gz"]
 
 
+@pytest.mark.parametrize("tip,expected", [((10.0, 1.0), (8.0, -1.0)), ((0.0, 0.0), (-2.0, -2.0))])
+def test_label_point_is_above_and_in_front_of_the_disc_tip(tip, expected):
+    assert anat.label_point(*tip) == pytest.approx(expected)  # s towards the head, d anterior (d > 0 is posterior)
+
+
+def test_cervical_labels_sit_two_mm_above_mid_disc_and_in_front_of_the_bulge():
+    a = anat.sample_anatomy(np.random.default_rng(4), (28.0, 260.0, 190.0))
+    points = a.disc_points_sd()
+    for value, (lv, _, bottom, disc_bottom) in zip(range(3, 99), a.level_spans()):
+        assert points[value] == pytest.approx(((bottom + disc_bottom) / 2 - anat.LABEL_SUPERIOR_MM, lv.protrusion - anat.LABEL_ANTERIOR_MM))
+    assert points[2] == pytest.approx((a.dens_height * 0.92 - 2.0, -2.0))
+
+
 def test_orientations_and_spacings_vary_across_sites():
     protocols = [site_protocol(s, k, seed=0) for k, s in enumerate(load_sites()[:42])]
     assert len({p.orientation["T2w"] for p in protocols}) >= 4

@@ -170,7 +170,7 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
         for space in ("2d", "3d", "closest_point"):
             per_contrast[case.contrast][space].append(result[space])
         images.append({"subject": case.subject_id, "contrast": case.contrast,
-                       **{space: {k: v for k, v in m.items() if k not in ("dtts", "per_disc")} for space, m in result.items()}})
+                       **{space: {k: v for k, v in m.items() if k not in ("dtts", "per_disc", "offsets")} for space, m in result.items()}})
         rows += _rows(case.name, case.contrast, result)
     if not per_contrast:
         raise DatasetError(f"{gt_dir}: no labelled images to evaluate")
@@ -181,7 +181,8 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
         "images": images,
     }
     if thresholds:
-        summary["thresholds"] = [{"contrast": c, "threshold": t, **{k: v for k, v in aggregate(results).items() if k not in ("dtts", "per_disc")}}
+        summary["thresholds"] = [{"contrast": c, "threshold": t, **{k: v for k, v in aggregate(results).items()
+                                                                     if k not in ("dtts", "per_disc", "n_offsets", "offset_mean")}}
                                  for (c, t), results in sorted(swept.items())]
         buf = _io.StringIO()
         writer = csv.writer(buf)

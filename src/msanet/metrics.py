@@ -124,7 +124,9 @@ def label_matched(gt: Mapping[int, ArrayLike], pred: Sequence[tuple[int, ArrayLi
         radius_mm: R, the largest distance (inclusive) of a true positive.
 
     Returns a dict with n_gt, n_pred, tp, fn, fp, tpr, fnr, fpr, dtt_mean, dtt_std, dtt_median, dtts (the
-    DTT of each paired GT disc in value order), naming_errors and fp_beyond_labels (counts) and per_disc: one entry per GT
+    DTT of each paired GT disc in value order), naming_errors and fp_beyond_labels (counts), offsets (prediction minus GT
+    disc, per coordinate, of each found GT disc in value order: its TP partner or the prediction that makes it a naming
+    error; their mean says whether the points sit systematically to one side of the labels) and per_disc: one entry per GT
     disc in value order (status 'tp' | 'fn', dtt_mm NaN when the label is not predicted), then one per
     false-positive prediction sorted by value then position (status 'fp', dtt_mm = distance to the GT
     disc of its label or NaN). Each entry: value, name, status, dtt_mm; GT entries also have
@@ -137,6 +139,7 @@ def label_matched(gt: Mapping[int, ArrayLike], pred: Sequence[tuple[int, ArrayLi
     gt_entries, fp_entries, dtts = [], [], []
     tp = 0
     matched: set[int] = set()
+    partner: dict[int, int] = {}  # GT disc -> the prediction that found it (TP partner, or naming error below)
     for i, value in enumerate(g_vals):
         same = [k for k in order if p_vals[k] == value]
         if not same:
@@ -148,6 +151,7 @@ def label_matched(gt: Mapping[int, ArrayLike], pred: Sequence[tuple[int, ArrayLi
         if dists[k] <= radius_mm:
             tp += 1
             matched.add(k)
+            partner[i] = k
             gt_entries.append(_entry(value, "tp", dists[k]))
         else:
             gt_entries.append(_entry(value, "fn", dists[k]))
@@ -156,6 +160,8 @@ def label_matched(gt: Mapping[int, ArrayLike], pred: Sequence[tuple[int, ArrayLi
             k: d for k in order if p_vals[k] != entry["value"] and k not in matched and (d := float(np.linalg.norm(p[k] - g[i]))) <= radius_mm}
         k = min(near, key=near.__getitem__) if near else None  # the nearest; ties: first in the canonical order
         entry["misnamed_as"], entry["misnamed_mm"] = (None, math.nan) if k is None else (p_vals[k], near[k])
+        if k is not None:
+            partner[i] = k
     g_index = {v: i for i, v in enumerate(g_vals)}
     for k in order:
         if k not in matched:
@@ -164,6 +170,7 @@ def label_matched(gt: Mapping[int, ArrayLike], pred: Sequence[tuple[int, ArrayLi
     out = _summary(len(g_vals), len(p_vals), tp, len(g_vals) - tp, len(fp_entries), dtts)
     out["naming_errors"] = sum(e["misnamed_as"] is not None for e in gt_entries)
     out["fp_beyond_labels"] = sum(not g_vals or not g_vals[0] <= e["value"] <= g_vals[-1] for e in fp_entries)
+    out["offsets"] = [[float(x) for x in p[partner[i]] - g[i]] for i in sorted(partner)]
     out["per_disc"] = gt_entries + fp_entries
     return out
 
@@ -244,7 +251,9 @@ def aggregate(results: Sequence[dict]) -> dict:
 
     Returns n_images, n_gt, n_pred, tp, fn, fp, tpr, fnr, fpr, dtt_mean, dtt_std, dtt_median (and
     ``fpr_anchor`` = FP / n_gt when every result has it, i.e. closest-point results; ``naming_errors`` and
-    ``fp_beyond_labels``, summed, when every result has them, i.e. label-matched results). Empty -> counts 0, rates and DTT NaN.
+    ``fp_beyond_labels``, summed, and ``n_offsets`` and ``offset_mean`` (the mean offset of every found disc, a list per
+    coordinate, NaN when none was found), when every result has them, i.e. label-matched results). Empty -> counts 0, rates
+    and DTT NaN.
     """
     results = list(results)
     n_gt = sum(int(r["n_gt"]) for r in results)
@@ -258,4 +267,8 @@ def aggregate(results: Sequence[dict]) -> dict:
     for key in ("naming_errors", "fp_beyond_labels"):  # label-matched results
         if results and all(key in r for r in results):
             out[key] = sum(int(r[key]) for r in results)
+    if results and all("offsets" in r for r in results):  # label-matched: the mean offset of every found disc, per coordinate
+        offsets = [o for r in results for o in r["offsets"]]
+        out["n_offsets"] = len(offsets)
+        out["offset_mean"] = np.mean(offsets, axis=0).tolist() if offsets else math.nan
     return {"n_images": len(results), **out}

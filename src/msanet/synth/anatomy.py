@@ -1,9 +1,9 @@
 """Sampled spine anatomy and its tissue map on any voxel grid.
 
 The spine is a curve in the sagittal plane: the posterior line of the vertebral bodies and discs
-(where SCT disc labels sit), parametrised by arc length ``s`` (mm, head -> feet, 0 = tip of the
-dens) with signed distance ``d`` (mm, + posterior). Every structure is a region in (s, d); the
-left-right extent of each tissue is a half-width beyond which a fallback tissue takes over.
+(disc labels sit just in front of it and above each disc's tip: ``label_point``), parametrised by arc
+length ``s`` (mm, head -> feet, 0 = tip of the dens) with signed distance ``d`` (mm, + posterior).
+Every structure is a region in (s, d); the left-right extent of each tissue is a half-width beyond which a fallback tissue takes over.
 
 Published adult ranges used for sampling (mm):
 - cervical vertebral body height C3-C7 12.5-16: Gilad & Nissan, Spine 1986;11(2):154-157;
@@ -35,8 +35,9 @@ Shape details (``BoneShape``, ``HeadShape``):
   axis, which itself leans back from the canal), clivus 8-12 mm thick; C1 anterior arch a
   small oval in front of the dens (atlanto-dental interval <= 3 mm); cisterna magna 3-10 mm: Smoker,
   RadioGraphics 1994;14(2):255-277; the dens and the C2 body are one bone (no disc between them; the C1-C2 label sits
-  at the dens base), in about a third of subjects with the dark line of the fused subdental synchondrosis, 0.8-3 mm
-  thick (the rate and thickness are this project's assumptions, from the real amu_t2w scans, not published ones);
+  at the dens base, and every label ``LABEL_SUPERIOR_MM`` above and ``LABEL_ANTERIOR_MM`` in front of its tip, as
+  Spine Generic's raters place them), in about a third of subjects with the dark line of the fused subdental
+  synchondrosis, 0.8-3 mm thick (the rate and thickness are this project's assumptions, from the real amu_t2w scans, not published ones);
 - posterior neck: one to three fat planes (0.8-2.5 mm) between the muscle layers (trapezius, splenius, semispinalis),
   as the real T2w scans show them; the cerebellum 0.5-1.5 mm inside the occipital bone (a thin CSF layer);
 - brain stem: medulla 10-13 mm AP, pons 22-28 mm AP, fourth ventricle behind it, cerebellum and its
@@ -67,6 +68,12 @@ DENS_TIP_MAX_FRACTION = 0.24
 # thickness of the dens-base line (when drawn): from a thin cortical remnant to a disc-like dark band across the C2 body, as
 # on real sub-errsm22 (2-3 mm), which networks trained with the thin line only called C2-C3
 DENS_LINE_MM = (0.8, 3.0)
+# where a disc label sits: Spine Generic's expert raters put their points about 2 mm above and 2 mm in front of the disc's
+# posterior tip (its mid-height at the back of the bulge): the real amu_t2w labels, found at that tip, were shifted by
+# this much to match a scan's expert labels (../shared/data/real/README.md), and models trained on labels at the tip
+# put their points 2.1 mm behind and 1.6 mm below those real labels (benchmarks/results/real-anyz6jn-synthetic-only.md)
+LABEL_SUPERIOR_MM = 2.0
+LABEL_ANTERIOR_MM = 2.0
 VERTEBRAE = ("C2", "C3", "C4", "C5", "C6", "C7", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9")  # each followed by a disc
 # left-right half-width (mm) of each tissue at the midline, and what lies beyond it
 # (mediastinum: 25 mm, further than a cervical slab ever reaches, then lung)
@@ -210,12 +217,18 @@ class Anatomy:
         return spans
 
     def disc_points_sd(self) -> dict[int, tuple[float, float]]:
-        """{SCT value: (s, d)} of each disc's posterior tip; value 2 (C1-C2) at the dens base."""
-        out = {2: (self.dens_height * 0.92, 0.0)}
+        """{SCT value: (s, d)} of each disc's label: ``label_point`` of its posterior tip; value 2 (C1-C2) at the dens base."""
+        out = {2: label_point(self.dens_height * 0.92, 0.0)}
         for lv, _, bottom, disc_bottom in self.level_spans():
             value = discs.disc_value(f"{lv.name}-{_next(lv.name)}")
-            out[value] = ((bottom + disc_bottom) / 2, lv.protrusion)
+            out[value] = label_point((bottom + disc_bottom) / 2, lv.protrusion)
         return out
+
+
+def label_point(s_tip: float, d_tip: float) -> tuple[float, float]:
+    """(s, d) of a disc label whose disc has its posterior tip at (``s_tip``, ``d_tip``): ``LABEL_SUPERIOR_MM`` towards the
+    head along the column and ``LABEL_ANTERIOR_MM`` in front, where Spine Generic's raters put it."""
+    return s_tip - LABEL_SUPERIOR_MM, d_tip - LABEL_ANTERIOR_MM
 
 
 # Gilad & Nissan measured lateral radiographs, which magnify the spine by about 10 % (source-to-film 1.8 m,

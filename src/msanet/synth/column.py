@@ -28,7 +28,7 @@ from scipy.ndimage import gaussian_filter1d
 
 from msanet import discs
 from msanet.synth import morphometry as morph
-from msanet.synth.anatomy import RADIOGRAPH_MAGNIFICATION, Anatomy, Level, bulge_discs, project_sd, sample_bone
+from msanet.synth.anatomy import RADIOGRAPH_MAGNIFICATION, Anatomy, Level, bulge_discs, label_point, project_sd, sample_bone
 
 STEP_MM = 0.5
 HEAD_MM = 150.0  # reference line above the dens tip
@@ -229,12 +229,13 @@ class ColumnAnatomy(Anatomy):
         return [f"{a}-{b}" for a, b in zip(names[:-1], names[1:])]
 
     def disc_points_sd(self) -> dict[int, tuple[float, float]]:
-        """{SCT value: (s, d)} of the posterior tip of every labelled disc, counted from the top; value 2
-        (C1-C2) at the dens base as in anatomy.py."""
-        out = {2: (self.dens_height * 0.92, 0.0)}
+        """{SCT value: (s, d)} of every labelled disc's label, counted from the top: ``label_point`` of the disc's posterior tip
+        (above it along the endplates' coordinate u, in front of it along d); value 2 (C1-C2) at the dens base as in anatomy.py."""
+        out = {2: label_point(self.dens_height * 0.92, 0.0)}
         for n, (lv, _, bottom, disc_bottom) in enumerate(self.level_spans(), start=3):
             if n <= discs.MAX_VALUE:
-                out[n] = (self.unwarp_s((bottom + disc_bottom) / 2, lv.protrusion), lv.protrusion)
+                u, d = label_point((bottom + disc_bottom) / 2, lv.protrusion)
+                out[n] = (self.unwarp_s(u, d), d)
         return out
 
     def unlabelled_discs(self) -> list[tuple[str, float]]:
