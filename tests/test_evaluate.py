@@ -59,6 +59,9 @@ def test_shifted_disc_by_hand(tiny_bids, tmp_path):
     _copy_gt_as_predictions(tiny_bids, tmp_path / "pred", edit=shift)
     m = run_evaluate(tmp_path / "pred", tiny_bids)["contrasts"]["T2w"]["2d"]
     assert m["dtt_mean"] == pytest.approx(3 / 4) and m["fn"] == 0 and m["fp"] == 0
+    assert m["n_offsets"] == 12 and m["offset_mean"] == pytest.approx([3 / 4, 0.0])  # one disc in four, 3 mm inferior
+    assert "12 found discs' points from their labels (2D, prediction minus label): +0.75 mm inferior, +0.00 mm posterior" in (
+        tmp_path / "pred" / "summary.md").read_text()
 
 
 def test_wrong_name_is_a_naming_error_per_disc_and_per_image(tiny_bids, tmp_path):

@@ -266,6 +266,11 @@ def summary_markdown(summary: dict) -> str:
                          f"{_num(m['dtt_median'])} | {_pct(m['fnr'])} | {_pct(m['fpr'])} | {m.get('naming_errors', 'n/a')} | "
                          f"{m.get('fp_beyond_labels', 'n/a')} |")
         lines.append("")
+        m = spaces["2d"]
+        if m.get("n_offsets"):  # where the found discs' points sit against their labels, on average
+            inferior, posterior = m["offset_mean"]
+            lines += [f"Mean offset of the {m['n_offsets']} found discs' points from their labels (2D, prediction minus label): "
+                      f"{inferior:+.2f} mm inferior, {posterior:+.2f} mm posterior.", ""]
     return "\n".join(lines)
 
 
