@@ -186,7 +186,7 @@ def disc_verdict(row: dict) -> dict:
 def figures_row(m: dict) -> dict:
     return {"n_gt": m["n_gt"], "tp": m["tp"], "naming_errors": m["naming_errors"], "n_pred": m["n_pred"], "fp": m["fp"],
             "fp_beyond_labels": m["fp_beyond_labels"], "detection_rate": m["tpr"], "fpr": m["fpr"], "dtt_mean_mm": m["dtt_mean"],
-            "n_offsets": m.get("n_offsets", 0), "offset_mm": m.get("offset_mean")}
+            "n_offsets": m["n_offsets"], "offset_mm": m["offset_mean"]}
 
 
 def placement_line(set_name: str, figures: dict) -> str:

@@ -120,9 +120,9 @@ def test_label_point_is_above_and_in_front_of_the_disc_tip(tip, expected):
 def test_cervical_labels_sit_two_mm_above_mid_disc_and_in_front_of_the_bulge():
     a = anat.sample_anatomy(np.random.default_rng(4), (28.0, 260.0, 190.0))
     points = a.disc_points_sd()
-    for value, (lv, _, bottom, disc_bottom) in zip(range(3, 99), a.level_spans()):
+    for value, (lv, _, bottom, disc_bottom) in enumerate(a.level_spans(), start=3):  # C2-C3 = 3, then one value per level
         assert points[value] == pytest.approx(((bottom + disc_bottom) / 2 - anat.LABEL_SUPERIOR_MM, lv.protrusion - anat.LABEL_ANTERIOR_MM))
-    assert points[2] == pytest.approx((a.dens_height * 0.92 - 2.0, -2.0))
+    assert points[2] == pytest.approx((a.dens_height * 0.92 - anat.LABEL_SUPERIOR_MM, -anat.LABEL_ANTERIOR_MM))
 
 
 def test_orientations_and_spacings_vary_across_sites():

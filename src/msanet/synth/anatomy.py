@@ -3,7 +3,8 @@
 The spine is a curve in the sagittal plane: the posterior line of the vertebral bodies and discs
 (disc labels sit just in front of it and above each disc's tip: ``label_point``), parametrised by arc
 length ``s`` (mm, head -> feet, 0 = tip of the dens) with signed distance ``d`` (mm, + posterior).
-Every structure is a region in (s, d); the left-right extent of each tissue is a half-width beyond which a fallback tissue takes over.
+Every structure is a region in (s, d); the left-right extent of each tissue is a half-width beyond which a
+fallback tissue takes over.
 
 Published adult ranges used for sampling (mm):
 - cervical vertebral body height C3-C7 12.5-16: Gilad & Nissan, Spine 1986;11(2):154-157;
@@ -37,7 +38,8 @@ Shape details (``BoneShape``, ``HeadShape``):
   RadioGraphics 1994;14(2):255-277; the dens and the C2 body are one bone (no disc between them; the C1-C2 label sits
   at the dens base, and every label ``LABEL_SUPERIOR_MM`` above and ``LABEL_ANTERIOR_MM`` in front of its tip, as
   Spine Generic's raters place them), in about a third of subjects with the dark line of the fused subdental
-  synchondrosis, 0.8-3 mm thick (the rate and thickness are this project's assumptions, from the real amu_t2w scans, not published ones);
+  synchondrosis, 0.8-3 mm thick (the rate and thickness are this project's assumptions, from the real amu_t2w scans,
+  not published ones);
 - posterior neck: one to three fat planes (0.8-2.5 mm) between the muscle layers (trapezius, splenius, semispinalis),
   as the real T2w scans show them; the cerebellum 0.5-1.5 mm inside the occipital bone (a thin CSF layer);
 - brain stem: medulla 10-13 mm AP, pons 22-28 mm AP, fourth ventricle behind it, cerebellum and its
