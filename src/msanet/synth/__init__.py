@@ -165,20 +165,35 @@ PARTICIPANT_COLUMNS = {
 }
 
 
-def _work(job: tuple) -> str:
-    root, i, row, protocol, seed, domain_random, label_naming, clutter, level_random, junction_random = job
+@dataclass(frozen=True)
+class _Job:
+    """One subject for ``_work`` to write: where, which, and ``generate_dataset``'s options for it."""
+
+    root: Path
+    index: int
+    row: dict  # its participants.tsv row
+    protocol: SiteProtocol
+    seed: int
+    label_naming: str
+    domain_random: bool
+    cervical_options: dict  # render_subject's keyword options of cervical scans: clutter, level_random, junction_random
+
+
+def _work(job: _Job) -> str:
+    root, row, protocol = job.root, job.row, job.protocol
     sid = row["participant_id"]
-    if all(p.exists() for p in subject_paths(root, sid, label_naming)):
+    if all(p.exists() for p in subject_paths(root, sid, job.label_naming)):
         return sid  # finished by an earlier (interrupted) run
     if row["scan_type"] == "cervical":
-        result = render_subject(protocol, seed, i, domain_random, clutter, level_random, junction_random)
+        result = render_subject(protocol, job.seed, job.index, job.domain_random, **job.cervical_options)
         sidecars = {c: _sidecar(protocol, c) for c in result["images"]}
     else:
-        result = render_scan(protocol, seed, i, row["scan_type"], female=row["sex"] == "F", height_cm=row["height"], domain_random=domain_random)
+        result = render_scan(protocol, job.seed, job.index, row["scan_type"], female=row["sex"] == "F", height_cm=row["height"],
+                             domain_random=job.domain_random)
         sidecars = {c: scan_sidecar(protocol.site, result["scan"], c) for c in result["images"]}
     for contrast, (img, lab) in result["images"].items():
         write_text(root / sid / "anat" / f"{sid}_{contrast}.json", json.dumps(sidecars[contrast], indent=2) + "\n")
-        write_bytes(root / "derivatives" / "labels" / sid / "anat" / f"{sid}_{contrast}{LABEL_SUFFIX[label_naming]}.nii.gz", gz(lab))
+        write_bytes(root / "derivatives" / "labels" / sid / "anat" / f"{sid}_{contrast}{LABEL_SUFFIX[job.label_naming]}.nii.gz", gz(lab))
         write_bytes(root / sid / "anat" / f"{sid}_{contrast}.nii.gz", gz(img))  # the image last: its presence marks completion
     return sid
 
@@ -223,8 +238,8 @@ def generate_dataset(
     sites = sites[:n_sites]
     protocols = [site_protocol(s, k, seed) for k, s in enumerate(sites)]
     rows = [_subject_row(i, sites, seed, scan_type) for i in range(n_subjects)]
-    jobs = [(root, i, rows[i], protocols[i % n_sites], seed, domain_random, label_naming, clutter, level_random, junction_random)
-            for i in range(n_subjects)]
+    cervical_options = {"clutter": clutter, "level_random": level_random, "junction_random": junction_random}
+    jobs = [_Job(root, i, rows[i], protocols[i % n_sites], seed, label_naming, domain_random, cervical_options) for i in range(n_subjects)]
     workers = workers or min(os.cpu_count() or 1, 4)
     bar = tqdm(total=n_subjects, desc="synth", disable=not progress)
     if workers > 1 and n_subjects > 1:
