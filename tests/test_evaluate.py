@@ -57,9 +57,13 @@ def test_shifted_disc_by_hand(tiny_bids, tmp_path):
         return out
 
     _copy_gt_as_predictions(tiny_bids, tmp_path / "pred", edit=shift)
-    m = run_evaluate(tmp_path / "pred", tiny_bids)["contrasts"]["T2w"]["2d"]
+    summary = run_evaluate(tmp_path / "pred", tiny_bids)
+    m = summary["contrasts"]["T2w"]["2d"]
     assert m["dtt_mean"] == pytest.approx(3 / 4) and m["fn"] == 0 and m["fp"] == 0
     assert m["n_offsets"] == 12 and m["offset_mean"] == pytest.approx([3 / 4, 0.0])  # one disc in four, 3 mm inferior
+    for image in (i for i in summary["images"] if i["contrast"] == "T2w"):  # each image: 4 found discs, one 3 mm inferior
+        assert image["2d"]["n_offsets"] == 4 and image["2d"]["offset_mean"] == pytest.approx([3 / 4, 0.0])
+        assert "n_offsets" not in image["closest_point"]  # closest-point matching has no names, so no found-disc offsets
     assert "12 found discs' points from their labels (2D, prediction minus label): +0.75 mm inferior, +0.00 mm posterior" in (
         tmp_path / "pred" / "summary.md").read_text()
 

@@ -35,7 +35,7 @@ import numpy as np
 from msanet import bids, discs, io
 from msanet.errors import DatasetError
 from msanet.fileio import ensure_dir, write_text
-from msanet.metrics import aggregate, closest_point, label_matched
+from msanet.metrics import aggregate, closest_point, label_matched, offset_summary
 from msanet.predict import LABEL_SUFFIX
 
 CSV_COLUMNS = ["subject", "contrast", "value", "name", "status", "dtt_2d_mm", "status_3d", "dtt_3d_mm", "cp_status", "cp_dtt_mm",
@@ -170,7 +170,7 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
         for space in ("2d", "3d", "closest_point"):
             per_contrast[case.contrast][space].append(result[space])
         images.append({"subject": case.subject_id, "contrast": case.contrast,
-                       **{space: {k: v for k, v in m.items() if k not in ("dtts", "per_disc", "offsets")} for space, m in result.items()}})
+                       **{space: _image_figures(m) for space, m in result.items()}})
         rows += _rows(case.name, case.contrast, result)
     if not per_contrast:
         raise DatasetError(f"{gt_dir}: no labelled images to evaluate")
@@ -199,6 +199,13 @@ def run_evaluate(pred_dir: str | Path, gt_dir: str | Path, out_dir: str | Path |
     write_text(out_dir / "summary.json", json.dumps(_jsonable(summary), indent=2) + "\n")
     write_text(out_dir / "summary.md", summary_markdown(summary))
     return summary
+
+
+def _image_figures(m: dict) -> dict:
+    """One image's metrics of one definition for summary.json: its figures without the per-disc lists, and for label-matched
+    results the number and mean of its found discs' offsets (``metrics.offset_summary``), as the pooled figures give them."""
+    out = {k: v for k, v in m.items() if k not in ("dtts", "per_disc", "offsets")}
+    return out | offset_summary(m["offsets"]) if "offsets" in m else out
 
 
 def _rows(subject_id: str, contrast: str, result: dict) -> list[list]:

@@ -268,7 +268,11 @@ def aggregate(results: Sequence[dict]) -> dict:
         if results and all(key in r for r in results):
             out[key] = sum(int(r[key]) for r in results)
     if results and all("offsets" in r for r in results):  # label-matched: the mean offset of every found disc, per coordinate
-        offsets = [o for r in results for o in r["offsets"]]
-        out["n_offsets"] = len(offsets)
-        out["offset_mean"] = np.mean(offsets, axis=0).tolist() if offsets else math.nan
+        out.update(offset_summary([o for r in results for o in r["offsets"]]))
     return {"n_images": len(results), **out}
+
+
+def offset_summary(offsets: Sequence[Sequence[float]]) -> dict:
+    """``n_offsets`` and ``offset_mean`` (per coordinate, a list; NaN when there is none) of found discs' ``offsets``
+    (prediction minus label, as ``label_matched`` gives them)."""
+    return {"n_offsets": len(offsets), "offset_mean": np.mean(offsets, axis=0).tolist() if len(offsets) else math.nan}
