@@ -93,13 +93,19 @@ def commit_of(name: str) -> str | None:
     return line.split()[0] if line else None
 
 
+def made_before(name: str, change: str) -> str | None:
+    """The commit of result file ``name`` when it is not a descendant of commit ``change`` (made before it), else None."""
+    commit = commit_of(name)
+    if commit is None or subprocess.run(["git", "merge-base", "--is-ancestor", change, commit], cwd=ROOT, capture_output=True).returncode == 0:
+        return None
+    return commit
+
+
 def earlier_architecture(name: str) -> list[str]:
     """A warning line when result file ``name`` was made before the last of ARCHITECTURE_CHANGES (its runs used an earlier network)."""
-    commit = commit_of(name)
-    if commit is None:
-        return []
     change, what = ARCHITECTURE_CHANGES[-1]
-    if subprocess.run(["git", "merge-base", "--is-ancestor", change, commit], cwd=ROOT, capture_output=True).returncode == 0:
+    commit = made_before(name, change)
+    if commit is None:
         return []
     return [f"*Made at commit {commit}, before {what} of {change} ([diagnosis](benchmarks/results/diagnosis.md)); not re-run "
             "since: these runs used the earlier network.*", ""]
@@ -107,9 +113,9 @@ def earlier_architecture(name: str) -> list[str]:
 
 def earlier_data(name: str) -> list[str]:
     """A warning line when result file ``name`` was made before LABEL_CHANGE (its runs used the labels at the disc tips)."""
-    commit = commit_of(name)
     change, what = LABEL_CHANGE
-    if commit is None or subprocess.run(["git", "merge-base", "--is-ancestor", change, commit], cwd=ROOT, capture_output=True).returncode == 0:
+    commit = made_before(name, change)
+    if commit is None:
         return []
     return [f"*Made at commit {commit}, before {what} ({change}, [real_trials](benchmarks/results/real_trials.md)); not re-run "
             "since: these runs trained and were scored on the labels at the tip, so compare them with each other, not with the "
