@@ -14,6 +14,7 @@ from msanet.decode import (
     decode_heatmaps,
     decode_outputs,
     disc_positions,
+    count_names,
     name_positions,
     refine_peak,
 )
@@ -259,9 +260,77 @@ def test_a_disc_the_any_channel_missed_is_filled_from_its_named_peak():
     assert found[2].row == pytest.approx(rows[5], abs=0.5)  # at the named channel's own peak
     # any-disc peaks only: the gap is skipped, the names below it stay right (the named channels pay the skip)
     assert _names(named, any_map, named_peaks=False) == [3, 4, 6, 7]
-    # no named evidence below the gap: the chain stays consecutive (a skip costs SKIP_PENALTY)
+    # no named evidence below the gap: the chain stays consecutive (a skip costs SKIP_PENALTY) ...
     named_top, _ = _outputs([], {3: rows[3], 4: rows[4]})
-    assert _names(named_top, any_map, named_peaks=False) == [3, 4, 5, 6]
+    assert _names(named_top, any_map, named_peaks=False, count_gaps=False) == [3, 4, 5, 6]
+    # ... until the gap (two spacings long) is counted: one disc missed there, the names below skip it
+    assert _names(named_top, any_map, named_peaks=False) == [3, 4, 6, 7]
+
+
+def test_a_named_peak_between_heatmap_pixels_counts_with_its_refined_height():
+    # C2-C3 only in its named channel (the any-disc channel missed it), peaking at 0.5 halfway between two heatmap rows:
+    # bilinear sampling there reads about 0.46, below the threshold 0.48; the peak's own refined height (0.5) passes
+    rows = {3 + i: 15.5 + 9.5 * i for i in range(5)}
+    named, any_map = _outputs([r for v, r in rows.items() if v != 3], rows)
+    named[VALUES.index(3)] *= 0.5
+    found = name_positions(named, any_map, VALUES, threshold=0.48, pixel_mm=PX)
+    assert [d.value for d in found] == [3, 4, 5, 6, 7]
+    assert found[0].row == pytest.approx(15.5, abs=0.5) and found[0].confidence == pytest.approx(0.5, abs=0.02)
+
+
+def test_a_gap_renames_the_discs_below_it_when_the_named_channels_counted_on_regardless():
+    # real scan errsm24's failure: C5-C6 missed by every channel, and the named channels call C6-C7 "C5-C6", and so on
+    rows = [13.5 + 9.5 * i for i in range(8)]  # C2-C3 .. T2-T3, 19 mm apart
+    seen = rows[:3] + rows[4:]
+    named, any_map = _outputs(seen, {3 + i: r for i, r in enumerate(seen)})
+    assert _names(named, any_map, count_gaps=False) == [3, 4, 5, 6, 7, 8, 9]
+    found = name_positions(named, any_map, VALUES, pixel_mm=PX)
+    assert [d.value for d in found] == [3, 4, 5, 7, 8, 9, 10]
+    assert all(0.0 < d.confidence <= 1.0 for d in found)  # confidence for the name each ends with
+    # the last names leave the vocabulary: dropped, not clipped
+    short = name_positions(named[:8], any_map, (2, 3, 4, 5, 6, 7, 8, 9), pixel_mm=PX)
+    assert [d.value for d in short] == [3, 4, 5, 7, 8, 9]
+
+
+@pytest.mark.parametrize("rows, names, anchor, expected", [
+    # evenly spaced: names kept
+    ([0, 10, 20, 30, 40], [3, 4, 5, 6, 7], "top", [3, 4, 5, 6, 7]),
+    # one gap of two spacings (one disc missed): the names below it skip one, counted from the top ...
+    ([0, 10, 20, 40, 50, 60], [3, 4, 5, 6, 7, 8], "top", [3, 4, 5, 7, 8, 9]),
+    # ... or from the bottom (the sacrum): the names above it move up one
+    ([0, 10, 20, 40, 50, 60], [19, 20, 21, 23, 24, 25], "bottom", [19, 20, 21, 23, 24, 25]),
+    ([0, 10, 20, 40, 50, 60], [20, 21, 22, 23, 24, 25], "bottom", [19, 20, 21, 23, 24, 25]),
+    # a gap of three spacings: two discs missed
+    ([0, 10, 20, 50, 60, 70], [3, 4, 5, 6, 7, 8], "top", [3, 4, 5, 8, 9, 10]),
+    # 1.5 spacings is not a missed disc (below GAP_SKIP_RATIO): one step ...
+    ([0, 10, 20, 35, 45, 55], [3, 4, 5, 6, 7, 8], "top", [3, 4, 5, 6, 7, 8]),
+    # ... unless the heatmaps' names skip there (they may see a disc the chain left out): their skip is kept
+    ([0, 10, 20, 35, 45, 55], [3, 4, 5, 7, 8, 9], "top", [3, 4, 5, 7, 8, 9]),
+    # irregular points (a synthetic test image: 13 mm gaps beside a 24 mm one): compared with the longest neighbouring gap,
+    # 1.3 spacings, not a missed disc
+    (list(np.cumsum([0, 9.4, 6.7, 11.8, 9.0, 6.7, 11.2])), [2, 3, 4, 5, 6, 7, 8], "top", [2, 3, 4, 5, 6, 7, 8]),
+    # spacing growing down the column (cervical -> thoracic -> lumbar, 15 % per disc): no gap
+    (list(np.cumsum([0, 10, 11.5, 13.2, 15.2, 17.5, 20.1])), [14, 15, 16, 17, 18, 19, 20], "top", [14, 15, 16, 17, 18, 19, 20]),
+    # majority: the offset most members agree with (here the lower four), ties to the topmost member
+    ([0, 10, 20, 40, 50, 60, 70], [10, 11, 12, 13, 14, 15, 16], "majority", [9, 10, 11, 13, 14, 15, 16]),
+    ([0, 10, 20, 40, 50, 60], [10, 11, 12, 13, 14, 15], "majority", [10, 11, 12, 14, 15, 16]),
+    # C1-C2 sits a tall C2 above C2-C3 (1.67 spacings here): one step, and not a reference for the gaps below it
+    ([0, 25, 40, 55, 70, 85], [2, 3, 4, 5, 6, 7], "top", [2, 3, 4, 5, 6, 7]),
+    ([0, 25, 40, 55, 85, 100], [2, 3, 4, 5, 6, 7], "top", [2, 3, 4, 5, 7, 8]),
+    # fewer than four members: no spacing to compare a gap with, names kept
+    ([0, 10, 40], [3, 4, 5], "top", [3, 4, 5]),
+])
+def test_count_names_by_hand(rows, names, anchor, expected):
+    assert count_names(rows, names, anchor) == expected
+
+
+def test_count_names_invalid_arguments():
+    with pytest.raises(ValueError, match="anchor='middle'"):
+        count_names([0, 10, 20, 30], [3, 4, 5, 6], "middle")
+    with pytest.raises(ValueError, match="one per chain member"):
+        count_names([0, 10, 20], [3, 4, 5, 6], "top")
+    with pytest.raises(ValueError, match="increase strictly"):
+        count_names([0, 10, 10, 30], [3, 4, 5, 6], "top")
 
 
 def test_dp_score_by_hand():

@@ -24,11 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from msanet import discs
-from msanet.decode import Detection
+from msanet.decode import CERVICAL_ANCHOR_MAX_VALUE, SACRUM_VALUE, Detection
 
 ANCHORS = ("C2", "sacrum", "none")
-CERVICAL_ANCHOR_MAX_VALUE = 3  # C1-C2 (2) or C2-C3 (3)
-SACRUM_VALUE = 25  # L5-S1
 
 
 @dataclass(frozen=True)

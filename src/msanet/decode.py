@@ -51,6 +51,11 @@ MAX_LOG_GAIN = 0.5  # per axis: log height gained by a sigma-0.5-px Gaussian who
 ANY_MIN_SEPARATION_MM = 10.0  # "any disc" peaks (and chain members) at least this far apart are distinct discs
 SKIP_PENALTY = 0.5  # name_positions: cost of each disc name skipped between two consecutive named positions
 ANY_WEIGHT = 1.5  # name_positions: worth of a chain member's "any disc" evidence against its named evidence
+GAP_WINDOW = 2  # count_names: a gap is compared with the longest of up to this many gaps on each side of it
+GAP_SKIP_RATIO = 1.6  # count_names: a gap at least this many local spacings long holds round(ratio) - 1 missed discs
+C1_C2_VALUE = 2  # count_names: C1-C2 lies a whole C2 (body and dens base) above C2-C3, farther than any other neighbour
+CERVICAL_ANCHOR_MAX_VALUE = 3  # C1-C2 (2) or C2-C3 (3): a chain holding one is named from C2 (``msanet.anchor``)
+SACRUM_VALUE = 25  # L5-S1: a chain ending there (and holding no cervical anchor) is named from the sacrum
 
 
 @dataclass(frozen=True)
@@ -187,9 +192,56 @@ def any_nms_radius(stride: int, pixel_mm: float) -> int:
     return max(1, math.ceil(ANY_MIN_SEPARATION_MM / (stride * pixel_mm)) - 1)
 
 
+def count_names(rows: Sequence[float], names: Sequence[int], anchor: str) -> list[int]:
+    """Names of a chain of discs re-counted along the column from its anchor, by the gaps between them.
+
+    ``rows``: the chain's positions along the column, head first (any unit); ``names``: the SCT values the
+    heatmaps gave them (strictly increasing). Each gap between neighbours is compared with the local disc spacing
+    (the longest of up to ``GAP_WINDOW`` other gaps on each side: irregular points, e.g. a disc placed a few mm off,
+    must not look like a missed disc): a gap of ``r >= GAP_SKIP_RATIO`` spacings holds
+    ``round(r) - 1`` discs the model missed, so the names below it skip at least as many (a skip the heatmaps' names
+    already make is kept: they see discs the gaps cannot, e.g. a point the chain left out). The gap below a member named
+    C1-C2 spans the tall C2 (about 1.5 spacings): never a reference, and no skip of its own. The
+    names then count from the anchor: ``"top"`` keeps the first member's name (named from C2), ``"bottom"`` the
+    last one's (named from the sacrum), ``"majority"`` the offset most members' own names agree with (ties: the
+    topmost such member). A chain of fewer than 4 members besides C1-C2 (no spacing to compare with) keeps its names.
+
+    So one missed disc (degenerated, thin) no longer renames every disc below it: the heatmaps' names count the
+    discs they see, the gap counts the one they did not. Returns the new names (may leave the vocabulary: the
+    caller drops those). Raises ValueError for mismatched lengths, rows not increasing, or an unknown anchor.
+    """
+    if anchor not in ("top", "bottom", "majority"):
+        raise ValueError(f"anchor={anchor!r} must be 'top', 'bottom' or 'majority'")
+    rows = np.asarray(rows, dtype=np.float64)
+    if rows.shape != (len(names),):
+        raise ValueError(f"rows ({rows.shape}) and names ({len(names)}) must be one per chain member")
+    gaps = np.diff(rows)
+    if (gaps <= 0).any():
+        raise ValueError("rows must increase strictly (head first)")
+    odd = np.asarray(names[:-1]) == C1_C2_VALUE  # the gap below C1-C2 spans the tall C2: one step, and no one's reference
+    if len(names) - odd.sum() < 4:
+        return [int(v) for v in names]
+    steps = []
+    for j, gap in enumerate(gaps):
+        near = [i for i in range(max(0, j - GAP_WINDOW), j + GAP_WINDOW + 1) if i != j and i < len(gaps) and not odd[i]]
+        ratio = gap / float(np.max(gaps[near])) if near and not odd[j] else 1.0
+        steps.append(max(int(names[j + 1]) - int(names[j]), int(ratio + 0.5) if ratio >= GAP_SKIP_RATIO else 1))
+    relative = np.concatenate([[0], np.cumsum(steps)])  # names up to an offset
+    offsets = np.asarray(names) - relative  # the offset each member's own name implies
+    if anchor == "top":
+        offset = offsets[0]
+    elif anchor == "bottom":
+        offset = offsets[-1]
+    else:
+        kinds, counts = np.unique(offsets, return_counts=True)
+        tied = set(kinds[counts == counts.max()].tolist())
+        offset = next(o for o in offsets if o in tied)
+    return [int(offset + r) for r in relative]
+
+
 def name_positions(
     heatmaps: np.ndarray, any_map: np.ndarray, values: Sequence[int], stride: int = 4, threshold: float = 0.3, max_positions: int = 64,
-    named_peaks: bool = True, *, pixel_mm: float,
+    named_peaks: bool = True, count_gaps: bool = True, *, pixel_mm: float,
 ) -> list[Detection]:
     """Discs placed by the "any disc" channel ``any_map`` [h, w] and named by the channels ``heatmaps`` [V, h, w] in anatomical order.
 
@@ -198,21 +250,26 @@ def name_positions(
        (``channel_candidates``) that lie at least ``ANY_MIN_SEPARATION_MM`` from every any-disc peak (they fill its
        gaps), all with height ``>= threshold`` (and > 0), sorted by row (head first).
     2. **Evidence** at each candidate ``i``: ``a_i``, the any-disc channel there (an any-disc peak's refined height),
-       and ``e[i, k]``, named channel ``k`` there (bilinear), both clipped to [0, 1].
+       and ``e[i, k]``, named channel ``k`` there (bilinear; a named peak's refined height for its own channel), both
+       clipped to [0, 1].
     3. **Chain**: names strictly increasing down the candidates, consecutive chain members at least
        ``ANY_MIN_SEPARATION_MM`` apart in row (``pixel_mm``: the input grid's pixel), chosen to maximise ``sum over the chain (e[i, k_i] +
        ANY_WEIGHT * a_i) - SKIP_PENALTY * (names skipped between consecutive members)`` (dynamic programming over
        candidates x channels, O(N^2 V)). A candidate may stay out of the chain at no cost; it may take name ``k``
        only when its confidence for it, ``max(a_i, e[i, k])``, reaches ``threshold``.
 
+    4. **Count** (``count_gaps``): the chain's names are re-counted by ``count_names`` from its anchor (C2 when a
+       member is C1-C2 or C2-C3; the sacrum when the last is L5-S1 and none is cervical; else the names most members
+       agree on), so a gap where a disc was missed skips its name; names that leave ``values`` are dropped.
+
     So a point goes where both "a disc" and "this disc" agree best: where the named channels have drifted off a disc
     (real scans), the any-disc peak beside it wins on ``a``; where the any-disc channel missed a disc, the named
     channel's own peak still carries it; a weak spurious peak between two discs is left out rather than shifting every
-    name below it. ``named_peaks=False`` places discs at any-disc peaks only (the ablation in
-    ``benchmarks/decode_rules.py``).
+    name below it; a disc that both missed leaves a gap that the count below it skips. ``named_peaks=False`` places discs
+    at any-disc peaks only, ``count_gaps=False`` keeps the chain's names (the ablations in ``benchmarks/decode_rules.py``).
 
-    Returns detections sorted by value, ``confidence`` = the larger of ``a_i`` and ``e[i, k_i]``.
-    Raises ValueError naming the bad argument.
+    Returns detections sorted by value, ``confidence`` = the larger of ``a_i`` and ``e[i, k_i]`` (for the name it
+    ends with). Raises ValueError naming the bad argument.
     """
     heatmaps = np.asarray(heatmaps, dtype=np.float64)
     any_map = np.asarray(any_map, dtype=np.float64)
@@ -226,20 +283,26 @@ def name_positions(
         raise ValueError(f"pixel_mm={pixel_mm!r} must be > 0")
     sep = ANY_MIN_SEPARATION_MM / (stride * pixel_mm)  # output px
     peaks = [p for p in channel_candidates(any_map, max_positions, any_nms_radius(stride, pixel_mm)) if p[2] >= threshold and p[2] > 0]
-    cands = list(peaks)  # (row, col, any-disc height: the refined peak's, or NaN = read from the map)
+    # (row, col, any-disc height: the refined peak's, or NaN = read from the map; the named channel whose own peak it is, or -1;
+    # that peak's refined height)
+    cands = [(r, c, h, -1, math.nan) for r, c, h in peaks]
     if named_peaks:  # a named channel's own peak fills a gap: no any-disc peak within sep of it
         for k in range(len(values)):
             for r, c, h in channel_candidates(heatmaps[k]):
                 if h >= threshold and h > 0 and all(math.hypot(r - pr, c - pc) >= sep for pr, pc, _ in peaks):
-                    cands.append((r, c, math.nan))
-    cands.sort()  # by row, head first
+                    cands.append((r, c, math.nan, k, h))
+    cands.sort(key=lambda cand: cand[:2])  # by row, head first
     if not cands or not values:
         return []
     order = sorted(range(len(values)), key=lambda k: values[k])  # channels by value
-    coords = np.array([(r, c) for r, c, _ in cands]).T  # [2, N] output px
+    coords = np.array([cand[:2] for cand in cands]).T  # [2, N] output px
     sample = lambda hm: np.clip(ndimage.map_coordinates(hm, coords, order=1, mode="nearest"), 0.0, 1.0)  # noqa: E731
     evidence = np.stack([sample(heatmaps[k]) for k in order], axis=1)  # [N, V], columns in value order
-    refined = np.array([a for _, _, a in cands])
+    column = {k: j for j, k in enumerate(order)}
+    for i, (_, _, _, k, h) in enumerate(cands):  # a named peak's own evidence is its refined height, as an any-disc peak's a_i
+        if k >= 0:
+            evidence[i, column[k]] = max(evidence[i, column[k]], min(1.0, h))
+    refined = np.array([cand[2] for cand in cands])
     anyness = np.clip(np.where(np.isnan(refined), sample(any_map), refined), 0.0, 1.0)  # [N]
     gain = evidence + ANY_WEIGHT * anyness[:, None]  # [N, V] worth of putting disc order[k] at candidate i
     confidence = np.maximum(anyness[:, None], evidence)  # [N, V]
@@ -269,12 +332,22 @@ def name_positions(
     if not np.isfinite(best).any():
         return []
     i, k = np.unravel_index(int(np.argmax(best)), best.shape)  # candidates below the chain's last stay out
-    chain = []
+    members = []  # (candidate, name index), head first
     while i >= 0:
+        members.append((int(i), int(k)))
+        i, k = came[i, k]
+    members = members[::-1]
+    if count_gaps:
+        names = [values[order[k]] for _, k in members]
+        anchor = ("top" if min(names) <= CERVICAL_ANCHOR_MAX_VALUE else "bottom" if names[-1] == SACRUM_VALUE else "majority")
+        index_of = {values[order[k]]: k for k in range(v)}
+        counted = count_names(rows[[i for i, _ in members]], names, anchor)
+        members = [(i, index_of[name]) for (i, _), name in zip(members, counted) if name in index_of]
+    chain = []
+    for i, k in members:
         row, col = output_to_input_px(coords[:, i], int(stride))
         chain.append(Detection(values[order[k]], float(row), float(col), float(confidence[i, k])))
-        i, k = came[i, k]
-    return chain[::-1]
+    return chain
 
 
 def decode_outputs(
