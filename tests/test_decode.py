@@ -292,6 +292,18 @@ def test_a_gap_renames_the_discs_below_it_when_the_named_channels_counted_on_reg
     assert [d.value for d in short] == [3, 4, 5, 7, 8, 9]
 
 
+def test_a_lumbar_chain_is_counted_up_from_the_sacrum():
+    # a lumbar scan (24-disc vocabulary): L1-L2 .. L5-S1 36 mm apart, L3-L4 missed by every channel, and the named channels
+    # counting up from the sacrum call L2-L3 "L3-L4" and L1-L2 "L2-L3"; the gap says one disc is missing above L4-L5
+    values = tuple(range(2, 26))
+    rows = {21 + i: 13.5 + 18.0 * i for i in range(5)}
+    seen = [r for v, r in rows.items() if v != 23]
+    named = make_heatmaps({22 + i: np.array([r, 14.0]) for i, r in enumerate(seen)}, values, (128, 32), 4, 10.0, PX)
+    any_map = make_any_heatmap({i: np.array([r, 14.0]) for i, r in enumerate(seen)}, (128, 32), 4, 6.0, PX)
+    assert _names(named, any_map, values, count_gaps=False) == [22, 23, 24, 25]
+    assert _names(named, any_map, values) == [21, 22, 24, 25]  # L5-S1 kept: named from the sacrum
+
+
 @pytest.mark.parametrize("rows, names, anchor, expected", [
     # evenly spaced: names kept
     ([0, 10, 20, 30, 40], [3, 4, 5, 6, 7], "top", [3, 4, 5, 6, 7]),
