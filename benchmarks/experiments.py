@@ -330,6 +330,12 @@ FAMILY_LABELS["anyz6jc"] = FAMILY_LABELS["anyz6jn"] + ", labels where raters put
 FAMILIES["anyz6lc"] = FAMILIES["anyz6l"]
 FAMILY_DATA["anyz6lc"] = FAMILY_DATA["anyz6l"]
 FAMILY_LABELS["anyz6lc"] = FAMILY_LABELS["anyz6l"] + ", labels where raters put them"
+# anyz6lcn: anyz6lc with C1-C2 trained as background (as anyz6jn did for anyz6j, here with the chest cue kept): the folds of
+# anyz6lc call errsm23's top disc (C2-C3) "C1-C2"; does a model that cannot say C1-C2 name it right? (a diagnostic: such a
+# model marks no C1-C2, so it cannot be bundled as it is)
+FAMILIES["anyz6lcn"] = [*FAMILIES["anyz6lc"], "--ignore-values", "2"]
+FAMILY_DATA["anyz6lcn"] = FAMILY_DATA["anyz6lc"]
+FAMILY_LABELS["anyz6lcn"] = FAMILY_LABELS["anyz6lc"] + ", C1-C2 trained as background"
 # wholez6: anyz6d's recipe for the whole column (issue 13): 24 channels (C1-C2 .. L5-S1) and the any-disc channel, training
 # windows anywhere along each column, on data/mixed400 (the current generator, all scan types at clinical shares); the
 # synthetic half of its fine-tunes is mixed400 too, so that they keep the thoracic and lumbar discs
