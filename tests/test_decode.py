@@ -16,6 +16,7 @@ from msanet.decode import (
     decode_outputs,
     disc_positions,
     name_positions,
+    naming_anchor,
     refine_peak,
 )
 from msanet.heatmaps import make_any_heatmap, make_heatmaps
@@ -306,43 +307,51 @@ def test_a_lumbar_chain_is_counted_up_from_the_sacrum():
 
 @pytest.mark.parametrize("rows, names, anchor, expected", [
     # evenly spaced: names kept
-    ([0, 10, 20, 30, 40], [3, 4, 5, 6, 7], "top", [3, 4, 5, 6, 7]),
+    ([0, 10, 20, 30, 40], [3, 4, 5, 6, 7], "C2", [3, 4, 5, 6, 7]),
     # one gap of two spacings (one disc missed): the names below it skip one, counted from the top ...
-    ([0, 10, 20, 40, 50, 60], [3, 4, 5, 6, 7, 8], "top", [3, 4, 5, 7, 8, 9]),
+    ([0, 10, 20, 40, 50, 60], [3, 4, 5, 6, 7, 8], "C2", [3, 4, 5, 7, 8, 9]),
     # ... or from the bottom (the sacrum): the names above it move up one
-    ([0, 10, 20, 40, 50, 60], [19, 20, 21, 23, 24, 25], "bottom", [19, 20, 21, 23, 24, 25]),
-    ([0, 10, 20, 40, 50, 60], [20, 21, 22, 23, 24, 25], "bottom", [19, 20, 21, 23, 24, 25]),
+    ([0, 10, 20, 40, 50, 60], [19, 20, 21, 23, 24, 25], "sacrum", [19, 20, 21, 23, 24, 25]),
+    ([0, 10, 20, 40, 50, 60], [20, 21, 22, 23, 24, 25], "sacrum", [19, 20, 21, 23, 24, 25]),
     # a gap of three spacings: two discs missed
-    ([0, 10, 20, 50, 60, 70], [3, 4, 5, 6, 7, 8], "top", [3, 4, 5, 8, 9, 10]),
+    ([0, 10, 20, 50, 60, 70], [3, 4, 5, 6, 7, 8], "C2", [3, 4, 5, 8, 9, 10]),
     # 1.5 spacings is not a missed disc (below GAP_SKIP_RATIO): one step ...
-    ([0, 10, 20, 35, 45, 55], [3, 4, 5, 6, 7, 8], "top", [3, 4, 5, 6, 7, 8]),
+    ([0, 10, 20, 35, 45, 55], [3, 4, 5, 6, 7, 8], "C2", [3, 4, 5, 6, 7, 8]),
     # ... unless the heatmaps' names skip there (they may see a disc the chain left out): their skip is kept
-    ([0, 10, 20, 35, 45, 55], [3, 4, 5, 7, 8, 9], "top", [3, 4, 5, 7, 8, 9]),
+    ([0, 10, 20, 35, 45, 55], [3, 4, 5, 7, 8, 9], "C2", [3, 4, 5, 7, 8, 9]),
     # irregular points (a synthetic test image: 13 mm gaps beside a 24 mm one): compared with the longest neighbouring gap,
     # 1.3 spacings, not a missed disc
-    (list(np.cumsum([0, 9.4, 6.7, 11.8, 9.0, 6.7, 11.2])), [2, 3, 4, 5, 6, 7, 8], "top", [2, 3, 4, 5, 6, 7, 8]),
+    (list(np.cumsum([0, 9.4, 6.7, 11.8, 9.0, 6.7, 11.2])), [2, 3, 4, 5, 6, 7, 8], "C2", [2, 3, 4, 5, 6, 7, 8]),
     # spacing growing down the column (cervical -> thoracic -> lumbar, 15 % per disc): no gap
-    (list(np.cumsum([0, 10, 11.5, 13.2, 15.2, 17.5, 20.1])), [14, 15, 16, 17, 18, 19, 20], "top", [14, 15, 16, 17, 18, 19, 20]),
-    # majority: the offset most members agree with (here the lower four), ties to the topmost member
-    ([0, 10, 20, 40, 50, 60, 70], [10, 11, 12, 13, 14, 15, 16], "majority", [9, 10, 11, 13, 14, 15, 16]),
-    ([0, 10, 20, 40, 50, 60], [10, 11, 12, 13, 14, 15], "majority", [10, 11, 12, 14, 15, 16]),
+    (list(np.cumsum([0, 10, 11.5, 13.2, 15.2, 17.5, 20.1])), [14, 15, 16, 17, 18, 19, 20], "C2", [14, 15, 16, 17, 18, 19, 20]),
+    # no anchor: the offset most members agree with (here the lower four), ties to the topmost member
+    ([0, 10, 20, 40, 50, 60, 70], [10, 11, 12, 13, 14, 15, 16], "none", [9, 10, 11, 13, 14, 15, 16]),
+    ([0, 10, 20, 40, 50, 60], [10, 11, 12, 13, 14, 15], "none", [10, 11, 12, 14, 15, 16]),
     # C1-C2 sits a tall C2 above C2-C3 (1.67 spacings here): one step, and not a reference for the gaps below it
-    ([0, 25, 40, 55, 70, 85], [2, 3, 4, 5, 6, 7], "top", [2, 3, 4, 5, 6, 7]),
-    ([0, 25, 40, 55, 85, 100], [2, 3, 4, 5, 6, 7], "top", [2, 3, 4, 5, 7, 8]),
+    ([0, 25, 40, 55, 70, 85], [2, 3, 4, 5, 6, 7], "C2", [2, 3, 4, 5, 6, 7]),
+    ([0, 25, 40, 55, 85, 100], [2, 3, 4, 5, 6, 7], "C2", [2, 3, 4, 5, 7, 8]),
     # fewer than four members: no spacing to compare a gap with, names kept
-    ([0, 10, 40], [3, 4, 5], "top", [3, 4, 5]),
+    ([0, 10, 40], [3, 4, 5], "C2", [3, 4, 5]),
 ])
 def test_count_names_by_hand(rows, names, anchor, expected):
     assert count_names(rows, names, anchor) == expected
 
 
+@pytest.mark.parametrize("names, expected", [
+    ([2, 3, 4], "C2"), ([3, 4, 5], "C2"), ([3, 12, 25], "C2"),  # a cervical disc: named from C2, whatever else is there
+    ([21, 22, 25], "sacrum"), ([12, 13, 14], "none"), ([], "none"),
+])
+def test_naming_anchor(names, expected):
+    assert naming_anchor(names) == expected
+
+
 def test_count_names_invalid_arguments():
-    with pytest.raises(ValueError, match="anchor='middle'"):
+    with pytest.raises(ValueError, match="anchor='middle' must be one of"):
         count_names([0, 10, 20, 30], [3, 4, 5, 6], "middle")
     with pytest.raises(ValueError, match="one per chain member"):
-        count_names([0, 10, 20], [3, 4, 5, 6], "top")
+        count_names([0, 10, 20], [3, 4, 5, 6], "C2")
     with pytest.raises(ValueError, match="increase strictly"):
-        count_names([0, 10, 10, 30], [3, 4, 5, 6], "top")
+        count_names([0, 10, 10, 30], [3, 4, 5, 6], "C2")
 
 
 def test_dp_score_by_hand():

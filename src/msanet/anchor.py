@@ -24,9 +24,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from msanet import discs
-from msanet.decode import CERVICAL_ANCHOR_MAX_VALUE, SACRUM_VALUE, Detection
+from msanet.decode import ANCHORS, CERVICAL_ANCHOR_MAX_VALUE, SACRUM_VALUE, Detection, naming_anchor
 
-ANCHORS = ("C2", "sacrum", "none")
+__all__ = ["ANCHORS", "AnchorCheck", "Anchoring", "anchor_of"]  # ANCHORS and the rule itself: decode.naming_anchor
 
 
 @dataclass(frozen=True)
@@ -69,12 +69,11 @@ def anchor_of(detections: Sequence[Detection], position_rows: Sequence[float] = 
     """
     if not (isinstance(tolerance_px, (int, float)) and 0 <= tolerance_px < float("inf")):
         raise ValueError(f"tolerance_px={tolerance_px!r} must be a finite number >= 0")
+    anchor = naming_anchor([d.value for d in detections])
     cervical = [d for d in detections if d.value <= CERVICAL_ANCHOR_MAX_VALUE]
     sacral = [d for d in detections if d.value == SACRUM_VALUE]
-    if not cervical:
-        return Anchoring("sacrum" if sacral else "none")
-    if not sacral:
-        return Anchoring("C2")
+    if anchor != "C2" or not sacral:
+        return Anchoring(anchor)
     upper = max(cervical, key=lambda d: d.value)  # C2-C3 when found, else C1-C2
     lower = sacral[0]
     found = sum(1 for r in position_rows if upper.row + tolerance_px < r < lower.row - tolerance_px)

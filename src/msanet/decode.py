@@ -54,8 +54,9 @@ ANY_WEIGHT = 1.5  # name_positions: worth of a chain member's "any disc" evidenc
 GAP_WINDOW = 2  # count_names: a gap is compared with the longest of up to this many gaps on each side of it
 GAP_SKIP_RATIO = 1.6  # count_names: a gap at least this many local spacings long holds round(ratio) - 1 missed discs
 C1_C2_VALUE = 2  # count_names: C1-C2 lies a whole C2 (body and dens base) above C2-C3, farther than any other neighbour
-CERVICAL_ANCHOR_MAX_VALUE = 3  # C1-C2 (2) or C2-C3 (3): a chain holding one is named from C2 (``msanet.anchor``)
-SACRUM_VALUE = 25  # L5-S1: a chain ending there (and holding no cervical anchor) is named from the sacrum
+CERVICAL_ANCHOR_MAX_VALUE = 3  # C1-C2 (2) or C2-C3 (3): discs holding one are named from C2 (``naming_anchor``)
+SACRUM_VALUE = 25  # L5-S1: discs holding it and no cervical anchor are named from the sacrum
+ANCHORS = ("C2", "sacrum", "none")
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,14 @@ def any_nms_radius(stride: int, pixel_mm: float) -> int:
     return max(1, math.ceil(ANY_MIN_SEPARATION_MM / (stride * pixel_mm)) - 1)
 
 
+def naming_anchor(names: Sequence[int]) -> str:
+    """Which landmark the disc ``names`` (SCT values) are tied to, one of ``ANCHORS``: ``"C2"`` when a cervical disc
+    (value <= ``CERVICAL_ANCHOR_MAX_VALUE``) is among them, else ``"sacrum"`` when L5-S1 is, else ``"none"``."""
+    if any(v <= CERVICAL_ANCHOR_MAX_VALUE for v in names):
+        return "C2"
+    return "sacrum" if SACRUM_VALUE in names else "none"
+
+
 def count_names(rows: Sequence[float], names: Sequence[int], anchor: str) -> list[int]:
     """Names of a chain of discs re-counted along the column from its anchor, by the gaps between them.
 
@@ -202,16 +211,15 @@ def count_names(rows: Sequence[float], names: Sequence[int], anchor: str) -> lis
     ``round(r) - 1`` discs the model missed, so the names below it skip at least as many (a skip the heatmaps' names
     already make is kept: they see discs the gaps cannot, e.g. a point the chain left out). The gap below a member named
     C1-C2 spans the tall C2 (about 1.5 spacings): never a reference, and no skip of its own. The
-    names then count from the anchor: ``"top"`` keeps the first member's name (named from C2), ``"bottom"`` the
-    last one's (named from the sacrum), ``"majority"`` the offset most members' own names agree with (ties: the
-    topmost such member). A chain of fewer than 4 members besides C1-C2 (no spacing to compare with) keeps its names.
+    names then count from the anchor (one of ``ANCHORS``, ``naming_anchor``): ``"C2"`` keeps the first member's name,
+    ``"sacrum"`` the last one's, ``"none"`` the offset most members' own names agree with (ties: the topmost such member). A chain of fewer than 4 members besides C1-C2 (no spacing to compare with) keeps its names.
 
     So one missed disc (degenerated, thin) no longer renames every disc below it: the heatmaps' names count the
     discs they see, the gap counts the one they did not. Returns the new names (may leave the vocabulary: the
     caller drops those). Raises ValueError for mismatched lengths, rows not increasing, or an unknown anchor.
     """
-    if anchor not in ("top", "bottom", "majority"):
-        raise ValueError(f"anchor={anchor!r} must be 'top', 'bottom' or 'majority'")
+    if anchor not in ANCHORS:
+        raise ValueError(f"anchor={anchor!r} must be one of {ANCHORS}")
     rows = np.asarray(rows, dtype=np.float64)
     if rows.shape != (len(names),):
         raise ValueError(f"rows ({rows.shape}) and names ({len(names)}) must be one per chain member")
@@ -228,9 +236,9 @@ def count_names(rows: Sequence[float], names: Sequence[int], anchor: str) -> lis
         steps.append(max(int(names[j + 1]) - int(names[j]), int(ratio + 0.5) if ratio >= GAP_SKIP_RATIO else 1))
     relative = np.concatenate([[0], np.cumsum(steps)])  # names up to an offset
     offsets = np.asarray(names) - relative  # the offset each member's own name implies
-    if anchor == "top":
+    if anchor == "C2":
         offset = offsets[0]
-    elif anchor == "bottom":
+    elif anchor == "sacrum":
         offset = offsets[-1]
     else:
         kinds, counts = np.unique(offsets, return_counts=True)
@@ -258,8 +266,8 @@ def name_positions(
        candidates x channels, O(N^2 V)). A candidate may stay out of the chain at no cost; it may take name ``k``
        only when its confidence for it, ``max(a_i, e[i, k])``, reaches ``threshold``.
 
-    4. **Count** (``count_gaps``): the chain's names are re-counted by ``count_names`` from its anchor (C2 when a
-       member is C1-C2 or C2-C3; the sacrum when the last is L5-S1 and none is cervical; else the names most members
+    4. **Count** (``count_gaps``): the chain's names are re-counted by ``count_names`` from its ``naming_anchor`` (C2
+       when a member is C1-C2 or C2-C3; the sacrum when one is L5-S1 and none is cervical; else the names most members
        agree on), so a gap where a disc was missed skips its name; names that leave ``values`` are dropped.
 
     So a point goes where both "a disc" and "this disc" agree best: where the named channels have drifted off a disc
@@ -339,9 +347,8 @@ def name_positions(
     members = members[::-1]
     if count_gaps:
         names = [values[order[k]] for _, k in members]
-        anchor = ("top" if min(names) <= CERVICAL_ANCHOR_MAX_VALUE else "bottom" if names[-1] == SACRUM_VALUE else "majority")
         index_of = {values[order[k]]: k for k in range(v)}
-        counted = count_names(rows[[i for i, _ in members]], names, anchor)
+        counted = count_names(rows[[i for i, _ in members]], names, naming_anchor(names))
         members = [(i, index_of[name]) for (i, _), name in zip(members, counted) if name in index_of]
     chain = []
     for i, k in members:
