@@ -10,8 +10,12 @@ with the any-disc channel), and its heatmaps are decoded three ways at that mode
 - ``any-peaks``: ``decode.name_positions(named_peaks=False)``: discs at the any-disc peaks only, names by anatomical order;
 - ``any-uncounted``: ``decode.name_positions(count_gaps=False)``: the same, plus the named channels' own peaks where the
   any-disc channel has no peak within 10 mm, names as the chain gave them (``msanet predict`` before gaps were counted);
-- ``any``: ``decode.name_positions``: the same, names re-counted by the gaps between the discs (``decode.count_names``:
-  a gap two spacings long skips a name); what ``msanet predict`` does with such a model;
+- ``any-vocabulary``: ``decode.name_positions(beyond_names=False)``: the same, names re-counted by the gaps between the
+  discs (``decode.count_names``: a gap two spacings long skips a name), the chain ending at the model's last channel
+  (``msanet predict`` before the names past it were allowed);
+- ``any``: ``decode.name_positions``: the same, the chain going on past the last channel (a disc below T4-T5 of an
+  11-channel model takes T5-T6, not output, instead of pushing a disc out of the chain); what ``msanet predict`` does
+  with such a model;
 - ``snap``: the ``named`` chain, each point moved to the nearest any-disc peak within ``SNAP_MM`` (names unchanged).
 
 Scored like ``msanet evaluate``'s 2D definition (``metrics.label_matched``, R = 5 mm, on the whole-scan grid), per scan
@@ -38,7 +42,7 @@ from msanet.predict import predict_volume
 from msanet.preprocess import labels_to_pixels
 
 SNAP_MM = 8.0
-RULES = ("named", "any-peaks", "any-uncounted", "any", "snap")
+RULES = ("named", "any-peaks", "any-uncounted", "any-vocabulary", "any", "snap")
 
 
 def snap(named: list[Detection], peaks: list[tuple[float, float, float]], pixel_mm: float) -> list[Detection]:
@@ -63,7 +67,9 @@ def score_scan(image: Path, labels: Path, model: Path) -> dict[str, dict]:
     named = decode_heatmaps(heat[:-1], values, stride=s, threshold=t)
     peaks = disc_positions(heat[-1:], stride=s, threshold=t, nms_radius=any_nms_radius(s, px))
     rules = {"named": named, "any-peaks": name_positions(heat[:-1], heat[-1], values, stride=s, threshold=t, named_peaks=False, pixel_mm=px),
-             "any-uncounted": name_positions(heat[:-1], heat[-1], values, stride=s, threshold=t, count_gaps=False, pixel_mm=px),
+             "any-uncounted": name_positions(heat[:-1], heat[-1], values, stride=s, threshold=t, count_gaps=False, beyond_names=False,
+                                             pixel_mm=px),
+             "any-vocabulary": name_positions(heat[:-1], heat[-1], values, stride=s, threshold=t, beyond_names=False, pixel_mm=px),
              "any": name_positions(heat[:-1], heat[-1], values, stride=s, threshold=t, pixel_mm=px), "snap": snap(named, peaks, px)}
     return {rule: label_matched(gt, [(d.value, np.array([d.row, d.col]) * px) for d in dets]) for rule, dets in rules.items()}
 
@@ -95,7 +101,8 @@ def main() -> None:
              f"- models: `{args.folds}/real-<subject>/best.safetensors`, each scoring the scan it left out, at its calibrated threshold",
              f"- rules (module docstring of `benchmarks/decode_rules.py`): named = the paper's decode on the named channels; any-peaks = "
              f"discs at the any-disc peaks, names by anatomical order; any-uncounted = the same, plus the named channels' own peaks where the "
-             f"any-disc channel has none within 10 mm; any = that, names re-counted by the gaps between discs (`msanet predict`); snap = named, moved to the nearest "
+             f"any-disc channel has none within 10 mm; any-vocabulary = that, names re-counted by the gaps between discs, the chain "
+             f"ending at the last channel; any = that, the chain going on past it (`msanet predict`); snap = named, moved to the nearest "
              f"any-disc peak within {SNAP_MM:g} mm", "- scoring: `metrics.label_matched`, 2D mid-sagittal mm, R = 5 mm, every labelled disc",
              "", "| scan | " + " | ".join(RULES) + " |", "|---|" + "---|" * len(RULES), *rows]
     cells = []

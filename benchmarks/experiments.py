@@ -372,6 +372,11 @@ for _family, _stage1 in (("anyz6ls1", "anyz6l"), ("anyz6ds1", "anyz6d"), ("anyz6
     FAMILY_LABELS[_family] = FAMILY_LABELS[_stage1] + ", fine-tunes with seed 1"
 for _family, _flags in FAMILIES.items():
     add_family(_family, _flags)
+# anyz6lc/pair-out: a diagnostic fold of the bundled family that leaves out both scans no fold names right, errsm22 and
+# errsm23 (each trains the other's fold: errsm23's top disc-like line is its C2-C3, errsm22's top one is its dens base):
+# does either scan's labels teach the other's shift? It scores only those two (real_trials.md)
+RUN_SPECS["anyz6lc/pair-out"] = (*RUN_SPECS["anyz6lc/real-sub-errsm23"][:2],
+                                 [*RUN_SPECS["anyz6lc/real-sub-errsm23"][2], "sub-errsm22"])
 # one change from wholez6's stage 1: the older data set mixed200 (whole_spine_trials.md: does the real lumbar scan owe its
 # names to the current generator or to the recipe?)
 RUN_SPECS["wholez6-mixed200"] = ("mixed200", "mixed", RUN_SPECS["wholez6/default"][2])

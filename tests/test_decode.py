@@ -293,6 +293,24 @@ def test_a_gap_renames_the_discs_below_it_when_the_named_channels_counted_on_reg
     assert [d.value for d in short] == [3, 4, 5, 7, 8, 9]
 
 
+@pytest.mark.parametrize("own_share", [0.4, 0.5])
+def test_a_disc_below_the_last_channel_does_not_push_a_disc_out_of_the_chain(own_share):
+    # real scan errsm24's second failure: the scan shows C2-C3 .. T5-T6 (11 discs, 19 mm apart) to an 11-channel model
+    # (C1-C2 .. T4-T5), whose channels from C5-C6 down split between their disc (own_share) and the next one (the rest, x0.8)
+    rows = [13.5 + 9.5 * i for i in range(11)]
+    own, any_map = _outputs(rows, {v: rows[v - 3] for v in range(3, 13)}, shape=(192, 32))
+    next_one, _ = _outputs(rows, {v: rows[v - 2] for v in range(3, 13)}, shape=(192, 32))
+    lower = [VALUES.index(v) for v in range(6, 13)]
+    named = own.copy()
+    named[lower] = own_share * own[lower] + (1 - own_share) * 0.8 * next_one[lower]
+    # the chain goes on to T5-T6 (not output): every disc keeps its name and its place
+    found = name_positions(named, any_map, VALUES, pixel_mm=PX)
+    assert [d.value for d in found] == list(range(3, 13))
+    assert np.allclose([d.row for d in found], rows[:10], atol=1.0)
+    # ended at T4-T5, the chain had to leave one disc out: one name short (C6-C7 or T4-T5)
+    assert len(_names(named, any_map, beyond_names=False)) == 9
+
+
 def test_a_lumbar_chain_is_counted_up_from_the_sacrum():
     # a lumbar scan (24-disc vocabulary): L1-L2 .. L5-S1 36 mm apart, L3-L4 missed by every channel, and the named channels
     # counting up from the sacrum call L2-L3 "L3-L4" and L1-L2 "L2-L3"; the gap says one disc is missing above L4-L5

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from msanet import discs
 from msanet.heatmaps import output_to_input_px
 
 NMS_RADIUS = 2  # output pixels: a second candidate of a channel must be a distinct peak
@@ -249,7 +250,7 @@ def count_names(rows: Sequence[float], names: Sequence[int], anchor: str) -> lis
 
 def name_positions(
     heatmaps: np.ndarray, any_map: np.ndarray, values: Sequence[int], stride: int = 4, threshold: float = 0.3, max_positions: int = 64,
-    named_peaks: bool = True, count_gaps: bool = True, *, pixel_mm: float,
+    named_peaks: bool = True, count_gaps: bool = True, beyond_names: bool = True, *, pixel_mm: float,
 ) -> list[Detection]:
     """Discs placed by the "any disc" channel ``any_map`` [h, w] and named by the channels ``heatmaps`` [V, h, w] in anatomical order.
 
@@ -264,17 +265,22 @@ def name_positions(
        ``ANY_MIN_SEPARATION_MM`` apart in row (``pixel_mm``: the input grid's pixel), chosen to maximise ``sum over the chain (e[i, k_i] +
        ANY_WEIGHT * a_i) - SKIP_PENALTY * (names skipped between consecutive members)`` (dynamic programming over
        candidates x channels, O(N^2 V)). A candidate may stay out of the chain at no cost; it may take name ``k``
-       only when its confidence for it, ``max(a_i, e[i, k])``, reaches ``threshold``.
+       only when its confidence for it, ``max(a_i, e[i, k])``, reaches ``threshold``. Below the vocabulary's last disc
+       the chain may go on through the names that follow it in the spine (to L5-S1; ``beyond_names``), with no named
+       evidence (``e = 0``, confidence ``a_i``): the discs a scan shows below the model's last channel (T5-T6 .. of an
+       11-channel model) then take those names instead of pushing a disc in the middle out of the chain.
 
     4. **Count** (``count_gaps``): the chain's names are re-counted by ``count_names`` from its ``naming_anchor`` (C2
        when a member is C1-C2 or C2-C3; the sacrum when one is L5-S1 and none is cervical; else the names most members
-       agree on), so a gap where a disc was missed skips its name; names that leave ``values`` are dropped.
+       agree on), so a gap where a disc was missed skips its name; names that leave ``values`` are dropped (the
+       names beyond the vocabulary among them).
 
     So a point goes where both "a disc" and "this disc" agree best: where the named channels have drifted off a disc
     (real scans), the any-disc peak beside it wins on ``a``; where the any-disc channel missed a disc, the named
     channel's own peak still carries it; a weak spurious peak between two discs is left out rather than shifting every
     name below it; a disc that both missed leaves a gap that the count below it skips. ``named_peaks=False`` places discs
-    at any-disc peaks only, ``count_gaps=False`` keeps the chain's names (the ablations in ``benchmarks/decode_rules.py``).
+    at any-disc peaks only, ``count_gaps=False`` keeps the chain's names, ``beyond_names=False`` ends the chain at the
+    vocabulary's last disc (the ablations in ``benchmarks/decode_rules.py``).
 
     Returns detections sorted by value, ``confidence`` = the larger of ``a_i`` and ``e[i, k_i]`` (for the name it
     ends with). Raises ValueError naming the bad argument.
@@ -303,17 +309,19 @@ def name_positions(
     if not cands or not values:
         return []
     order = sorted(range(len(values)), key=lambda k: values[k])  # channels by value
+    beyond = list(range(max(values) + 1, discs.MAX_VALUE + 1)) if beyond_names else []  # names past the last channel
+    names_by_column = [values[k] for k in order] + beyond  # [V + X]: the chain's names, in value order
     coords = np.array([cand[:2] for cand in cands]).T  # [2, N] output px
     sample = lambda hm: np.clip(ndimage.map_coordinates(hm, coords, order=1, mode="nearest"), 0.0, 1.0)  # noqa: E731
-    evidence = np.stack([sample(heatmaps[k]) for k in order], axis=1)  # [N, V], columns in value order
+    evidence = np.stack([sample(heatmaps[k]) for k in order] + [np.zeros(len(cands))] * len(beyond), axis=1)  # [N, V + X]
     column = {k: j for j, k in enumerate(order)}
     for i, (_, _, _, k, h) in enumerate(cands):  # a named peak's own evidence is its refined height, as an any-disc peak's a_i
         if k >= 0:
             evidence[i, column[k]] = max(evidence[i, column[k]], min(1.0, h))
     refined = np.array([cand[2] for cand in cands])
     anyness = np.clip(np.where(np.isnan(refined), sample(any_map), refined), 0.0, 1.0)  # [N]
-    gain = evidence + ANY_WEIGHT * anyness[:, None]  # [N, V] worth of putting disc order[k] at candidate i
-    confidence = np.maximum(anyness[:, None], evidence)  # [N, V]
+    gain = evidence + ANY_WEIGHT * anyness[:, None]  # [N, V + X] worth of putting name k (column) at candidate i
+    confidence = np.maximum(anyness[:, None], evidence)  # [N, V + X]
     gain[(confidence < threshold) | (confidence <= 0)] = -np.inf  # a member's confidence passes the threshold
     n, v = evidence.shape
     rows = coords[0]
@@ -346,14 +354,16 @@ def name_positions(
         i, k = came[i, k]
     members = members[::-1]
     if count_gaps:
-        names = [values[order[k]] for _, k in members]
-        index_of = {values[order[k]]: k for k in range(v)}
+        names = [names_by_column[k] for _, k in members]
+        index_of = {name: k for k, name in enumerate(names_by_column)}
         counted = count_names(rows[[i for i, _ in members]], names, naming_anchor(names))
         members = [(i, index_of[name]) for (i, _), name in zip(members, counted) if name in index_of]
     chain = []
     for i, k in members:
+        if k >= len(values):  # a name past the vocabulary: it held its place in the chain, it is not output
+            continue
         row, col = output_to_input_px(coords[:, i], int(stride))
-        chain.append(Detection(values[order[k]], float(row), float(col), float(confidence[i, k])))
+        chain.append(Detection(names_by_column[k], float(row), float(col), float(confidence[i, k])))
     return chain
 
 
