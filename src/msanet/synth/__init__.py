@@ -82,18 +82,21 @@ def site_protocol(site: Site, index: int, seed: int) -> SiteProtocol:
 
 
 def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random: bool = False, clutter: bool = False,
-                   level_random: bool = False, junction_random: bool = False) -> dict:
+                   level_random: bool = False, junction_random: bool = False, c2_disc_random: bool = False) -> dict:
     """One subject: {'images': {contrast: (image, labels)}, 'tissue': {contrast: canonical tissue map [X, Y, Z]},
     'canonical': {contrast: (image array, labels array)}, 'anatomy': Anatomy}. Pure function of its arguments.
     ``clutter``: soft tissues split into random blobs of random brightness (``contrast.clutter_gain``), drawn
     from a random stream of their own, so everything else is as without it. ``level_random``: the sizes and degeneration
-    of the levels below C2 drawn apart from their names (``anatomy.randomise_levels``), from a stream of their own too;
+    of the levels below C2 drawn apart from their names (``anatomy.randomise_levels``), from a stream of their own too,
+    and with ``c2_disc_random`` the C2-C3 disc drawn like them (``randomise_levels(c2_disc=True)``; needs ``level_random``);
     ``junction_random``: the thoracic inlet, the lordosis-kyphosis turn and the spinous processes drawn apart from the
     C7-T1 level (``anatomy.randomise_junction``), from another stream of their own."""
+    if c2_disc_random and not level_random:
+        raise ValueError("c2_disc_random draws the C2-C3 disc like the levels below it: it needs level_random")
     rng = np.random.default_rng([seed, index])
     anatomy = anat.sample_anatomy(rng, protocol.fov_mm)
     if level_random:
-        anat.randomise_levels(np.random.default_rng([seed, index, 14]), anatomy.levels)
+        anat.randomise_levels(np.random.default_rng([seed, index, 14]), anatomy.levels, c2_disc=c2_disc_random)
     if junction_random:
         anat.randomise_junction(np.random.default_rng([seed, index, 15]), anatomy)
     world_shift = rng.uniform(-15, 15, size=3)
@@ -202,13 +205,15 @@ def generate_dataset(
     out_dir: str | Path, n_subjects: int, seed: int, *, domain_random: bool = False, n_sites: int = 42,
     workers: int | None = None, label_naming: str = "current", overwrite: bool = False, progress: bool = True,
     scan_type: str = "cervical", clutter: bool = False, level_random: bool = False, junction_random: bool = False,
+    c2_disc_random: bool = False,
 ) -> dict:
     """Write a synthetic BIDS data set; returns a summary dict (subjects, sites, bytes, scan_types: {type: count}).
 
     ``scan_type``: cervical (Spine Generic, the default), thoracic, lumbar, whole, or mixed (scans.py).
     ``clutter``: cervical scans only; soft tissues split into random blobs of random brightness (``render_subject``).
     ``level_random``: cervical scans only; level sizes and degeneration drawn apart from their names (``render_subject``).
-    ``junction_random``: cervical scans only; the cervicothoracic junction's cues drawn apart from the C7-T1 level (same)."""
+    ``junction_random``: cervical scans only; the cervicothoracic junction's cues drawn apart from the C7-T1 level (same).
+    ``c2_disc_random``: with ``level_random``, the C2-C3 disc drawn like the discs below it (same)."""
     if not isinstance(n_subjects, int) or n_subjects < 1:
         raise ValueError(f"subjects={n_subjects!r} must be a positive integer")
     if scan_type not in SCAN_TYPES + ("mixed",):
@@ -224,10 +229,13 @@ def generate_dataset(
         raise ValueError(f"level-random anatomy is drawn on cervical scans only, not scan_type={scan_type!r}")
     if junction_random and scan_type != "cervical":
         raise ValueError(f"junction-random anatomy is drawn on cervical scans only, not scan_type={scan_type!r}")
+    if c2_disc_random and not level_random:
+        raise ValueError("c2-disc-random draws the C2-C3 disc like the levels below it: it needs level-random")
     root = Path(out_dir)
     params = {"subjects": n_subjects, "seed": seed, "domain_random": domain_random, "sites": n_sites, "label_naming": label_naming,
               "scan_type": scan_type, **({"clutter": True} if clutter else {}),
-              **({"level_random": True} if level_random else {}), **({"junction_random": True} if junction_random else {})}
+              **({"level_random": True} if level_random else {}), **({"junction_random": True} if junction_random else {}),
+              **({"c2_disc_random": True} if c2_disc_random else {})}
     state = root / STATE_FILE
     if root.exists() and any(root.iterdir()) and not overwrite:
         same = state.exists() and {"scan_type": "cervical", **json.loads(state.read_text())} == params  # older runs were cervical
@@ -238,7 +246,8 @@ def generate_dataset(
     sites = sites[:n_sites]
     protocols = [site_protocol(s, k, seed) for k, s in enumerate(sites)]
     rows = [_subject_row(i, sites, seed, scan_type) for i in range(n_subjects)]
-    cervical_options = {"clutter": clutter, "level_random": level_random, "junction_random": junction_random}
+    cervical_options = {"clutter": clutter, "level_random": level_random, "junction_random": junction_random,
+                        **({"c2_disc_random": True} if c2_disc_random else {})}
     jobs = [_Job(root, i, rows[i], protocols[i % n_sites], seed, label_naming, domain_random, cervical_options) for i in range(n_subjects)]
     workers = workers or min(os.cpu_count() or 1, 4)
     bar = tqdm(total=n_subjects, desc="synth", disable=not progress)

@@ -350,16 +350,19 @@ LEVEL_RANDOM_DEPTH = (0.9, 1.1)  # factor on each body's depth
 LEVEL_RANDOM_DEGENERATION = 0.15  # rate of a dark, thin disc at every level alike
 
 
-def randomise_levels(rng: np.random.Generator, levels: list[Level]) -> None:
+def randomise_levels(rng: np.random.Generator, levels: list[Level], c2_disc: bool = False) -> None:
     """Sizes and degeneration of every level below C2 drawn independently of its name, in place: body height, disc
     height and body depth scaled by a factor from ``LEVEL_RANDOM_*`` each, and a disc not yet degenerated made so at
-    ``LEVEL_RANDOM_DEGENERATION`` (60-85 % of its height). C2 and the dens stay as drawn: the anchor of the names. Four
-    draws per level, in level order."""
+    ``LEVEL_RANDOM_DEGENERATION`` (60-85 % of its height). C2 and the dens stay as drawn: the anchor of the names;
+    ``c2_disc``: the disc below C2 (C2-C3) drawn like the others all the same (height and degeneration; C2's bone stays),
+    so that C2 must be told by its bone, not by a clear first disc below it. Four draws per level, in level order."""
     for lv in levels:
         factors = rng.uniform(*LEVEL_RANDOM_BODY), rng.uniform(*LEVEL_RANDOM_DISC), rng.uniform(*LEVEL_RANDOM_DEPTH)
         degenerate = rng.random()
         if lv.name == "C2":
-            continue
+            if not c2_disc:
+                continue
+            factors = (1.0, factors[1], 1.0)
         lv.body_height, lv.disc_height, lv.depth = lv.body_height * factors[0], lv.disc_height * factors[1], lv.depth * factors[2]
         if degenerate < LEVEL_RANDOM_DEGENERATION and not lv.degenerated:
             lv.degenerated = True
