@@ -501,6 +501,38 @@ def test_randomise_levels_keeps_c2_and_unties_sizes_from_names():
     assert np.all(np.abs(counts / 2000 - anat.LEVEL_RANDOM_DEGENERATION) < 0.03)
 
 
+def test_randomise_levels_c2_disc_draws_the_c2_c3_disc_only():
+    def levels():
+        return [anat.Level(name, 15.0, 5.0, 16.0, 15.0) for name in ("C2", "C3", "C4", "C5", "C6", "C7", "T1")]
+
+    plain, drawn = levels(), levels()
+    anat.randomise_levels(np.random.default_rng(3), plain)
+    anat.randomise_levels(np.random.default_rng(3), drawn, c2_disc=True)
+    assert (drawn[0].body_height, drawn[0].depth) == (15.0, 16.0)  # C2's bone: as drawn
+    assert drawn[0].disc_height != 5.0 and 5.0 * 0.75 * 0.6 <= drawn[0].disc_height <= 5.0 * 1.3
+    assert [dataclasses.astuple(lv) for lv in drawn[1:]] == [dataclasses.astuple(lv) for lv in plain[1:]]  # same draws below
+    # C2-C3 now degenerates at the rate of the discs below it
+    rng, dark = np.random.default_rng(1), 0
+    for _ in range(2000):
+        drawn = levels()
+        anat.randomise_levels(rng, drawn, c2_disc=True)
+        dark += drawn[0].degenerated
+    assert abs(dark / 2000 - anat.LEVEL_RANDOM_DEGENERATION) < 0.03
+
+
+def test_c2_disc_random_needs_level_random(tmp_path, capsys):
+    protocol = site_protocol(load_sites()[0], 0, seed=2)
+    with pytest.raises(ValueError, match="level_random"):
+        render_subject(protocol, 2, 0, c2_disc_random=True)
+    plain, drawn = render_subject(protocol, 2, 0, level_random=True), render_subject(protocol, 2, 0, level_random=True, c2_disc_random=True)
+    a, b = plain["anatomy"].disc_points_sd(), drawn["anatomy"].disc_points_sd()
+    assert a[2] == b[2] and a[3] != b[3]  # the dens base stays; C2-C3 and every disc below it move with the disc's height
+    assert main(["synth", str(tmp_path / "x"), "--subjects", "1", "--c2-disc-random", "--quiet"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "level-random" in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "x").exists()
+
+
 def test_level_random_moves_the_discs_below_c2_only():
     protocol = site_protocol(load_sites()[0], 0, seed=2)
     plain, drawn = render_subject(protocol, 2, 0), render_subject(protocol, 2, 0, level_random=True)
