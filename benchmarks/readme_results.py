@@ -443,7 +443,7 @@ def section_default() -> list[str]:
     if rows is not None:
         data = RUN_SPECS[stage1_run(family) if family else "default"][0]
         trained_on = ("the domain-randomised copy of the benchmark (random tissue intensities)" if "--domain-random" in synth_flags(data)[1]
-                      else f"the realistic benchmark drawn with level-random anatomy (`data/{data}`, `msanet synth --level-random`)"
+                      else f"the realistic benchmark drawn with level-random anatomy (`data/{data}`, `msanet synth {' '.join(synth_flags(data)[1])}`)"
                       if "--level-random" in synth_flags(data)[1] else f"the realistic benchmark (`data/{data}`)")
         out += [f"Trained on {trained_on}, scored on the realistic test "
                 f"split. Source: {source(stage1 + '.md')}" + ("." if bundled is not None else
