@@ -331,7 +331,7 @@ FAMILY_LABELS["anyz6jc"] = FAMILY_LABELS["anyz6jn"] + ", labels where raters put
 FAMILIES["anyz6lc"] = FAMILIES["anyz6l"]
 FAMILY_DATA["anyz6lc"] = FAMILY_DATA["anyz6l"]
 FAMILY_LABELS["anyz6lc"] = FAMILY_LABELS["anyz6l"] + ", labels where raters put them"
-# anyz6lc2: anyz6lc on sg260-lr re-made with the C2-C3 disc drawn like the discs below it (msanet synth --c2-disc-random:
+# anyz6lc2: anyz6lc on sg260-lrc2, sg260-lr's recipe with the C2-C3 disc drawn like the discs below it (msanet synth --c2-disc-random:
 # its height and degeneration; C2's bone stays). In the level-random data C2-C3 was always a clear disc, while the
 # network sees errsm23's thin C2-C3 as no disc at all (any-disc 0.07, real-naming-anyz6l.md) and counts from C3-C4
 FAMILIES["anyz6lc2"] = FAMILIES["anyz6lc"]

@@ -213,7 +213,8 @@ def count_names(rows: Sequence[float], names: Sequence[int], anchor: str) -> lis
     already make is kept: they see discs the gaps cannot, e.g. a point the chain left out). The gap below a member named
     C1-C2 spans the tall C2 (about 1.5 spacings): never a reference, and no skip of its own. The
     names then count from the anchor (one of ``ANCHORS``, ``naming_anchor``): ``"C2"`` keeps the first member's name,
-    ``"sacrum"`` the last one's, ``"none"`` the offset most members' own names agree with (ties: the topmost such member). A chain of fewer than 4 members besides C1-C2 (no spacing to compare with) keeps its names.
+    ``"sacrum"`` the last one's, ``"none"`` the offset most members' own names agree with (ties: the topmost such
+    member). A chain of fewer than 4 members besides C1-C2 (no spacing to compare with) keeps its names.
 
     So one missed disc (degenerated, thin) no longer renames every disc below it: the heatmaps' names count the
     discs they see, the gap counts the one they did not. Returns the new names (may leave the vocabulary: the

@@ -179,7 +179,7 @@ class _Job:
     seed: int
     label_naming: str
     domain_random: bool
-    cervical_options: dict  # render_subject's keyword options of cervical scans: clutter, level_random, junction_random
+    cervical_options: dict  # render_subject's keyword options of cervical scans: clutter, level_random, junction_random, c2_disc_random
 
 
 def _work(job: _Job) -> str:
@@ -247,7 +247,7 @@ def generate_dataset(
     protocols = [site_protocol(s, k, seed) for k, s in enumerate(sites)]
     rows = [_subject_row(i, sites, seed, scan_type) for i in range(n_subjects)]
     cervical_options = {"clutter": clutter, "level_random": level_random, "junction_random": junction_random,
-                        **({"c2_disc_random": True} if c2_disc_random else {})}
+                        "c2_disc_random": c2_disc_random}
     jobs = [_Job(root, i, rows[i], protocols[i % n_sites], seed, label_naming, domain_random, cervical_options) for i in range(n_subjects)]
     workers = workers or min(os.cpu_count() or 1, 4)
     bar = tqdm(total=n_subjects, desc="synth", disable=not progress)
