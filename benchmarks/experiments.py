@@ -368,6 +368,13 @@ FAMILY_LABELS["wholez6m"] = FAMILY_LABELS["wholez6"] + "; fine-tunes beside mixe
 FAMILIES["wholez6s2"] = [*FAMILIES["wholez6"], "--out-stride", "2"]
 FAMILY_DATA["wholez6s2"] = FAMILY_DATA["wholez6"]
 FAMILY_LABELS["wholez6s2"] = FAMILY_LABELS["wholez6"] + ", heatmaps at stride 2 (4 mm)"
+# wholez6l: wholez6 on a mixed set that has the bundled family's cervical data (anyz6lc on sg260-lr): labels where raters put
+# them (mixed400 has them at the disc tips: it predates synth.anatomy.label_point) and level-random anatomy on its cervical
+# subjects. Can one 24-channel model keep the real lumbar scan's names (wholez6) and the amu scans' (the bundle)?
+MIXED_DATA["mixed400-lr"] = ("mixed400", ["--level-random"], 400)  # mixed400's subjects and split, re-made so
+FAMILIES["wholez6l"] = FAMILIES["wholez6"]
+FAMILY_DATA["wholez6l"] = ("mixed400-lr", "mixed400")
+FAMILY_LABELS["wholez6l"] = FAMILY_LABELS["wholez6"] + ", labels where raters put them, level-random cervical anatomy"
 # anyz6ls1, anyz6ds1: the fine-tunes of anyz6l and anyz6d again with seed 1 (same stage 1): anyz6l's gain over anyz6d was
 # mostly errsm24, a scan whose names flip under a few percent of size change; is it the data or the draw? (real_trials.md)
 # anyz6lcs1: the bundled family's fine-tunes with seed 1: how far one seed moves the real benchmark with gaps counted

@@ -29,7 +29,7 @@ from msanet.fileio import ensure_dir, write_text
 
 SCAN_TYPES = ("cervical", "thoracic", "lumbar", "whole")
 RUNS = ("whole24", "whole24-e80", "whole24-e80-rw", "whole24-e80-rw-dr", "whole24any", "whole24any-centred", "whole24any1mm",
-        "whole24z-rw-dr", "whole24z-rw", "wholez6/default", "wholez6s2/default")  # see the module docstring
+        "whole24z-rw-dr", "whole24z-rw", "wholez6/default", "wholez6s2/default", "wholez6l/default")  # see the module docstring
 COLUMNS = ["run", "scan_type", "contrast", "n_images", "n_gt", "n_pred", "tp", "naming_errors", "dtt_mean_mm", "fnr", "fpr",
            "predict_s_per_image"]
 COUNTS = ("n_images", "n_gt", "n_pred", "tp", "naming_errors")

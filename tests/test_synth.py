@@ -11,7 +11,7 @@ import pytest
 from msanet import bids, io
 from msanet.cli import main
 from msanet.synth import anatomy as anat
-from msanet.synth import generate_dataset, load_sites, render_subject, site_protocol
+from msanet.synth import generate_dataset, load_sites, read_participants_csv, render_subject, site_protocol
 from msanet.synth.anatomy import ANNULUS, CORD, CSF, MARROW, NUCLEUS
 
 
@@ -698,3 +698,20 @@ def test_cli_junction_random_needs_cervical_scans(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "junction-random" in err[0] and "Traceback" not in err[0]
     assert not (tmp_path / "x").exists()
+
+
+def test_level_random_on_a_mixed_set_changes_its_cervical_subjects_only(tmp_path):
+    # mixed, seed 1: sub 0 is cervical, sub 1 lumbar (test_mixed_scan_types_at_clinical_proportions draws the same rows)
+    plain = generate_dataset(tmp_path / "plain", 2, 1, scan_type="mixed", workers=1, progress=False)
+    drawn = generate_dataset(tmp_path / "drawn", 2, 1, scan_type="mixed", level_random=True, workers=1, progress=False)
+    assert plain["scan_types"] == drawn["scan_types"] == {"cervical": 1, "lumbar": 1}
+    rows = read_participants_csv(tmp_path / "drawn" / "participants.tsv")
+    cervical, lumbar = (next(r["participant_id"] for r in rows if r["scan_type"] == kind) for kind in ("cervical", "lumbar"))
+    for contrast in ("T1w", "T2w"):
+        same = [f"{lumbar}/anat/{lumbar}_{contrast}.nii.gz", f"derivatives/labels/{lumbar}/anat/{lumbar}_{contrast}_label-discs_dlabel.nii.gz"]
+        for rel in same:
+            np.testing.assert_array_equal(np.asanyarray(nib.load(tmp_path / "plain" / rel).dataobj),
+                                          np.asanyarray(nib.load(tmp_path / "drawn" / rel).dataobj))
+        rel = f"derivatives/labels/{cervical}/anat/{cervical}_{contrast}_label-discs_dlabel.nii.gz"
+        a, b = (np.asanyarray(nib.load(tmp_path / kind / rel).dataobj) for kind in ("plain", "drawn"))
+        assert sorted(np.unique(a)) == sorted(np.unique(b)) and not np.array_equal(a, b)  # the same discs, moved

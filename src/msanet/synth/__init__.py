@@ -210,9 +210,11 @@ def generate_dataset(
     """Write a synthetic BIDS data set; returns a summary dict (subjects, sites, bytes, scan_types: {type: count}).
 
     ``scan_type``: cervical (Spine Generic, the default), thoracic, lumbar, whole, or mixed (scans.py).
-    ``clutter``: cervical scans only; soft tissues split into random blobs of random brightness (``render_subject``).
-    ``level_random``: cervical scans only; level sizes and degeneration drawn apart from their names (``render_subject``).
-    ``junction_random``: cervical scans only; the cervicothoracic junction's cues drawn apart from the C7-T1 level (same).
+    The four options below change the cervical scans only (of a mixed set: its cervical subjects; the others are
+    written exactly as without them); another scan type with one of them is a ValueError.
+    ``clutter``: soft tissues split into random blobs of random brightness (``render_subject``).
+    ``level_random``: level sizes and degeneration drawn apart from their names (``render_subject``).
+    ``junction_random``: the cervicothoracic junction's cues drawn apart from the C7-T1 level (same).
     ``c2_disc_random``: with ``level_random``, the C2-C3 disc drawn like the discs below it (same)."""
     if not isinstance(n_subjects, int) or n_subjects < 1:
         raise ValueError(f"subjects={n_subjects!r} must be a positive integer")
@@ -223,12 +225,9 @@ def generate_dataset(
         raise ValueError(f"sites={n_sites} must be in 1..{len(sites)}")
     if label_naming not in LABEL_SUFFIX:
         raise ValueError(f"label_naming={label_naming!r} must be 'current' or 'old'")
-    if clutter and scan_type != "cervical":
-        raise ValueError(f"clutter is drawn on cervical scans only, not scan_type={scan_type!r}")
-    if level_random and scan_type != "cervical":
-        raise ValueError(f"level-random anatomy is drawn on cervical scans only, not scan_type={scan_type!r}")
-    if junction_random and scan_type != "cervical":
-        raise ValueError(f"junction-random anatomy is drawn on cervical scans only, not scan_type={scan_type!r}")
+    for name, wanted in (("clutter", clutter), ("level-random anatomy", level_random), ("junction-random anatomy", junction_random)):
+        if wanted and scan_type not in ("cervical", "mixed"):
+            raise ValueError(f"{name} is drawn on cervical scans only (scan type cervical or mixed), not scan_type={scan_type!r}")
     if c2_disc_random and not level_random:
         raise ValueError("c2-disc-random draws the C2-C3 disc like the levels below it: it needs level-random")
     root = Path(out_dir)
