@@ -525,7 +525,8 @@ def section_scan_types() -> list[str]:
            "`whole24-e80-rw-dr` again with zero-initialised heatmap heads (the default since the issue-15 diagnosis; every other run "
            "here had randomly initialised heads); `wholez6/default`: the stage 1 of family `wholez6` (40 epochs, 'any disc' channel, "
            "sigma 6 mm, random windows) on `data/mixed400`, 400 subjects made by the current generator, and `wholez6s2/default`, "
-           "the same with heatmaps at stride 2 (4 mm instead of 8 mm) (the rows above them are scored "
+           "the same with heatmaps at stride 2 (4 mm instead of 8 mm); `wholez6l/default`, wholez6's recipe on `data/mixed400-lr` (mixed400's "
+           "subjects with the labels where raters put them and level-random cervical anatomy) (the rows above wholez6 are scored "
            "on the older `mixed200` sets: compare within one data set only). Each test scan labelled whole, scored per scan type. "
            f"Source: {source('scan_types.md')}; what was tried and why: {source('whole_spine_trials.md')}.", "",
            "| run | scan type | contrast | images | found / labelled | naming errors | DTT mean (mm) | FNR | FPR |", "|---|---|---|---|---|---|---|---|---|"]

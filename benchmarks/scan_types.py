@@ -10,7 +10,9 @@ benchmark recipe (``experiments.BASE_FLAGS``, 128 x 128 px at 2 mm) for 20 and 8
 domain-randomised ``data/mixed200-dr``; ``whole24any-centred``, the same without random windows; ``whole24any1mm``, the
 bundled model's stage-1 recipe (any disc, 1 mm grid, 40 epochs) with random windows on mixed200-dr; ``wholez6/default``,
 the stage 1 of family wholez6 (experiments.py) on ``data/mixed400``, 400 subjects made by the current generator;
-``wholez6s2/default``, the same with heatmaps at stride 2 (4 mm instead of 8 mm). Each run's test subjects are predicted (whole scans, any length) and
+``wholez6s2/default``, the same with heatmaps at stride 2 (4 mm instead of 8 mm); ``wholez6l/default``, wholez6's recipe on
+``data/mixed400-lr`` (mixed400's subjects re-made with the labels where raters put them and ``--level-random`` cervical
+anatomy). Each run's test subjects are predicted (whole scans, any length) and
 scored by ``msanet evaluate`` once per scan type (the ``scan_type`` column of participants.tsv), T1w and T2w. Writes ``benchmarks/results/scan_types.md`` and ``.csv``; each type's figures are
 also given as a ratio to the cervical ones (issue: every type within 1.5x of the cervical figures).
 """
@@ -102,7 +104,9 @@ def run_scan_types(specs: dict, train_run, split_images) -> None:
              "- data: `msanet synth data/mixed200 --subjects 200 --seed 0 --scan-type mixed` (each subject one scan type: cervical "
              "Spine Generic 3D, thoracic, lumbar 2D TSE or whole spine in two or three stations; 4 or 6 lumbar vertebrae in ~10 %), "
              "and the same with `--domain-random` in `data/mixed200-dr`; `data/mixed400`: the same with `--subjects 400`, made by a later "
-             "generator (commit 1a9796f: the cervical realism of real_trials.md, the column's endplates and disc bulges); each split by `msanet split --seed 0` (subjects); "
+             "generator (commit 1a9796f: the cervical realism of real_trials.md, the column's endplates and disc bulges); `data/mixed400-lr`: "
+             "mixed400's subjects re-made by a later generator (labels 2 mm above and in front of each disc's posterior tip, where raters "
+             "put them) with `--level-random` (cervical subjects); each split by `msanet split --seed 0` (subjects; mixed400-lr uses mixed400's); "
              "test = its held-out subjects",
              "- models: `msanet train --num-discs 24` with the benchmark recipe (`experiments.py` BASE_FLAGS: 128 x 128 px at 2 mm, "
              "width 64, 20 epochs, centred 256 mm training windows) on mixed200: run `whole24`; the same with `--epochs 80`: run "
@@ -113,7 +117,7 @@ def run_scan_types(specs: dict, train_run, split_images) -> None:
              "the bundled model's stage 1 (`benchmarks/default.yaml`, 40 epochs, `--any-disc --pixel-mm 1 --size 256x256 "
              "--any-sigma-mm 4`) with `--random-window`; on mixed400: `wholez6/default`, `benchmarks/default.yaml`, 40 epochs, "
              "`--num-discs 24 --any-disc --sigma-mm 6 --random-window` (the stage 1 of family wholez6), and `wholez6s2/default`, the same "
-             "with `--out-stride 2` (heatmaps at 4 mm); prediction on each whole scan "
+             "with `--out-stride 2` (heatmaps at 4 mm); on mixed400-lr: `wholez6l/default`, wholez6's recipe; prediction on each whole scan "
              "(overlapping windows)",
              "- scoring: `msanet evaluate --values 2-25`, label-matched, 2D mid-sagittal mm, R = 5 mm, once per scan type; "
              "'x cervical' = the type's figure over the cervical one of the same contrast (DTT and FNR; lower is better)", "",
