@@ -701,7 +701,7 @@ def test_cli_junction_random_needs_cervical_scans(tmp_path, capsys):
 
 
 def test_level_random_on_a_mixed_set_changes_its_cervical_subjects_only(tmp_path):
-    # mixed, seed 1: sub 0 is cervical, sub 1 lumbar (test_mixed_scan_types_at_clinical_proportions draws the same rows)
+    # a mixed set of seed 1 draws a cervical subject, then a lumbar one
     plain = generate_dataset(tmp_path / "plain", 2, 1, scan_type="mixed", workers=1, progress=False)
     drawn = generate_dataset(tmp_path / "drawn", 2, 1, scan_type="mixed", level_random=True, workers=1, progress=False)
     assert plain["scan_types"] == drawn["scan_types"] == {"cervical": 1, "lumbar": 1}

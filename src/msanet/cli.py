@@ -267,11 +267,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--sites", type=int, default=42, help="number of Spine Generic sites used (default: %(default)s)")
     p.add_argument("--domain-random", action="store_true", help="random tissue intensities (contrast-agnostic training data)")
-    p.add_argument("--clutter", action="store_true", help="split the soft tissues into random blobs of random brightness (cervical scans)")
+    p.add_argument("--clutter", action="store_true",
+                   help="split the soft tissues into random blobs of random brightness (cervical scans, also those of a mixed set)")
     p.add_argument("--level-random", action="store_true",
-                   help="vertebral and disc sizes and degeneration below C2 drawn apart from their level (cervical scans, also those of a mixed set)")
+                   help="vertebral and disc sizes and degeneration below C2 drawn apart from their level "
+                        "(cervical scans, also those of a mixed set)")
     p.add_argument("--junction-random", action="store_true",
-                   help="thoracic inlet, lordosis-kyphosis turn and spinous processes drawn apart from the C7-T1 level (cervical scans)")
+                   help="thoracic inlet, lordosis-kyphosis turn and spinous processes drawn apart from the C7-T1 level "
+                        "(cervical scans, also those of a mixed set)")
     p.add_argument("--c2-disc-random", action="store_true",
                    help="with --level-random: the C2-C3 disc's height and degeneration drawn like the discs below it")
     p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count, at most 4)")
