@@ -392,8 +392,8 @@ for _family, _flags in FAMILIES.items():
 RUN_SPECS["anyz6lc/pair-out"] = (*RUN_SPECS["anyz6lc/real-sub-errsm23"][:2],
                                  [*RUN_SPECS["anyz6lc/real-sub-errsm23"][2], "sub-errsm22"])
 # stage 1 of anyz6lc and anyz6lc2 again with seed 1: do the synthetic-only real counts (12 and 18 / 56 with seed 0) rank
-# the two generators, or is it the draw? (real_trials.md)
-for _family in ("anyz6lc", "anyz6lc2"):
+# the two generators, or is it the draw? (real_trials.md); and wholez6l's: is its reading of the real lumbar scan the draw?
+for _family in ("anyz6lc", "anyz6lc2", "wholez6l"):
     RUN_SPECS[f"{_family}/default-s1"] = (*RUN_SPECS[f"{_family}/default"][:2], [*RUN_SPECS[f"{_family}/default"][2], "--seed", "1"])
 # one change from wholez6's stage 1: the older data set mixed200 (whole_spine_trials.md: does the real lumbar scan owe its
 # names to the current generator or to the recipe?)
