@@ -11,6 +11,7 @@ import pytest
 from msanet import bids, io
 from msanet.cli import main
 from msanet.synth import anatomy as anat
+from msanet.synth import contrast as tissue_contrast
 from msanet.synth import generate_dataset, load_sites, read_participants_csv, render_subject, site_protocol
 from msanet.synth.anatomy import ANNULUS, CORD, CSF, MARROW, NUCLEUS
 
@@ -90,6 +91,50 @@ def test_intensity_order_per_contrast(contrast):
         assert m[CSF] > m[NUCLEUS] > m[MARROW] and m[CSF] > m[CORD] and m[NUCLEUS] > m[ANNULUS]
     else:
         assert m[MARROW] > m[NUCLEUS] and m[MARROW] > m[ANNULUS] and m[CORD] > m[CSF]
+
+
+def test_dark_marrow_turns_the_t1w_order_over_and_leaves_t2w_alone():
+    protocol = site_protocol(load_sites()[0], 0, seed=11)
+    plain, dark = render_subject(protocol, seed=11, index=0), render_subject(protocol, seed=11, index=0, t1w_dark_marrow=(1.0, 1.0))
+    assert plain["t1w_dark_marrow"] == 0.0 and dark["t1w_dark_marrow"] == 1.0
+    for k in (0, 1):  # T2w image and labels, T1w labels: as without the option
+        np.testing.assert_array_equal(plain["canonical"]["T2w"][k], dark["canonical"]["T2w"][k])
+    np.testing.assert_array_equal(plain["canonical"]["T1w"][1], dark["canonical"]["T1w"][1])
+    data, tissue = dark["canonical"]["T1w"][0], dark["tissue"]["T1w"]
+    mean = {t: data[tissue == t].mean() for t in (MARROW, NUCLEUS, ANNULUS, CORD)}
+    assert mean[NUCLEUS] > mean[MARROW] and mean[ANNULUS] > mean[MARROW] and mean[CORD] > mean[MARROW]  # the real crop's order
+
+
+def test_dark_marrow_moves_the_t1w_means_by_its_share():
+    # the same draws: each moved tissue's value scales with its mean, (1 - t) * classic + t * crop
+    classic, crop = tissue_contrast.MEANS["T1w"], tissue_contrast.T1W_DARK_MARROW
+    values = {t: tissue_contrast.tissue_intensities(np.random.default_rng(4), "T1w", False, dark_marrow=t) for t in (0.0, 0.5, 1.0)}
+    for name, level in crop.items():
+        i = anat.TISSUES.index(name)
+        for t in (0.5, 1.0):
+            assert values[t][i] == pytest.approx(values[0.0][i] * ((1 - t) * classic[i] + t * level) / classic[i])
+    untouched = [i for i, name in enumerate(anat.TISSUES) if name not in crop]
+    np.testing.assert_array_equal(values[1.0][untouched], values[0.0][untouched])
+
+
+@pytest.mark.parametrize("kwargs, bad", [({"contrast": "T1w", "dark_marrow": 1.5}, "1.5"), ({"contrast": "T2w", "dark_marrow": 0.5}, "T2w"),
+                                         ({"contrast": "T1w", "dark_marrow": 0.5, "trunk": True}, "trunk")])
+def test_dark_marrow_rejects_bad_values(kwargs, bad):
+    with pytest.raises(ValueError, match=bad):
+        tissue_contrast.tissue_intensities(np.random.default_rng(0), domain_random=False, **kwargs)
+
+
+def test_t1w_marrow_random_records_its_draw_and_needs_cervical_scans(tmp_path, capsys):
+    generate_dataset(tmp_path / "x", 2, 3, t1w_marrow_random=True, workers=1, progress=False)
+    generate_dataset(tmp_path / "y", 1, 3, workers=1, progress=False)
+    sub = read_participants_csv(tmp_path / "x" / "participants.tsv")[0]["participant_id"]
+    side = {c: json.loads((tmp_path / "x" / sub / "anat" / f"{sub}_{c}.json").read_text()) for c in ("T1w", "T2w")}
+    assert 0.0 <= side["T1w"]["MsanetSynthDarkMarrow"] <= 1.0 and "MsanetSynthDarkMarrow" not in side["T2w"]
+    assert "MsanetSynthDarkMarrow" not in json.loads((tmp_path / "y" / sub / "anat" / f"{sub}_T1w.json").read_text())
+    assert main(["synth", str(tmp_path / "z"), "--subjects", "1", "--scan-type", "lumbar", "--t1w-marrow-random", "--quiet"]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "t1w-marrow-random" in err[0] and "Traceback" not in err[0]
+    assert not (tmp_path / "z").exists()
 
 
 def test_label_voxel_sits_on_the_disc(subject):

@@ -208,7 +208,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     summary = generate_dataset(args.output, args.subjects, args.seed, domain_random=args.domain_random, n_sites=args.sites,
                                workers=args.workers, label_naming=args.label_naming, overwrite=args.overwrite, progress=not args.quiet,
                                scan_type=args.scan_type, clutter=args.clutter, level_random=args.level_random,
-                               junction_random=args.junction_random, c2_disc_random=args.c2_disc_random)
+                               junction_random=args.junction_random, c2_disc_random=args.c2_disc_random,
+                               t1w_marrow_random=args.t1w_marrow_random)
     kinds = ", ".join(f"{k} {n}" for k, n in summary["scan_types"].items())
     slab = f"; {LR_EXTENT_MM:g} mm left-right slab" if args.scan_type == "cervical" else ""
     print(f"wrote {summary['subjects']} subjects x 2 contrasts ({kinds}) from {summary['sites']} sites to {summary['root']} "
@@ -277,6 +278,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "(cervical scans, also those of a mixed set)")
     p.add_argument("--c2-disc-random", action="store_true",
                    help="with --level-random: the C2-C3 disc's height and degeneration drawn like the discs below it")
+    p.add_argument("--t1w-marrow-random", action="store_true",
+                   help="T1w marrow and discs drawn anywhere from fatty marrow and dark discs to dark marrow and bright discs, "
+                        "as on the real T1w crop (cervical scans, also those of a mixed set)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: CPU count, at most 4)")
     p.add_argument("--label-naming", choices=["current", "old"], default="current",
                    help="_label-discs_dlabel (current) or _labels-disc-manual (older Spine Generic releases)")

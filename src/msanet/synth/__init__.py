@@ -82,7 +82,8 @@ def site_protocol(site: Site, index: int, seed: int) -> SiteProtocol:
 
 
 def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random: bool = False, clutter: bool = False,
-                   level_random: bool = False, junction_random: bool = False, c2_disc_random: bool = False) -> dict:
+                   level_random: bool = False, junction_random: bool = False, c2_disc_random: bool = False,
+                   t1w_dark_marrow: tuple[float, float] | None = None) -> dict:
     """One subject: {'images': {contrast: (image, labels)}, 'tissue': {contrast: canonical tissue map [X, Y, Z]},
     'canonical': {contrast: (image array, labels array)}, 'anatomy': Anatomy}. Pure function of its arguments.
     ``clutter``: soft tissues split into random blobs of random brightness (``contrast.clutter_gain``), drawn
@@ -90,7 +91,9 @@ def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random:
     of the levels below C2 drawn apart from their names (``anatomy.randomise_levels``), from a stream of their own too,
     and with ``c2_disc_random`` the C2-C3 disc drawn like them (``randomise_levels(c2_disc=True)``; needs ``level_random``);
     ``junction_random``: the thoracic inlet, the lordosis-kyphosis turn and the spinous processes drawn apart from the
-    C7-T1 level (``anatomy.randomise_junction``), from another stream of their own."""
+    C7-T1 level (``anatomy.randomise_junction``), from another stream of their own. ``t1w_dark_marrow`` (lo, hi) within
+    [0, 1]: the T1w image's marrow and disc levels moved towards the real T1w crop's (``contrast.tissue_intensities``'
+    ``dark_marrow``) by a share drawn uniformly in [lo, hi] from a stream of its own, returned as 't1w_dark_marrow' (0.0 without)."""
     if c2_disc_random and not level_random:
         raise ValueError("c2_disc_random draws the C2-C3 disc like the levels below it: it needs level_random")
     rng = np.random.default_rng([seed, index])
@@ -103,6 +106,8 @@ def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random:
     out = {"anatomy": anatomy, "images": {}, "tissue": {}, "canonical": {}}
     degenerated = any(lv.degenerated for lv in anatomy.levels)
     coil = sample_coil(np.random.default_rng([seed, index, 13]))  # one session, one coil: shared by both contrasts
+    dark_marrow = float(np.random.default_rng([seed, index, 16]).uniform(*t1w_dark_marrow)) if t1w_dark_marrow else 0.0
+    out["t1w_dark_marrow"] = dark_marrow
     for contrast in ("T1w", "T2w"):
         crng = np.random.default_rng([seed, index, 1 if contrast == "T1w" else 2])
         spacing = np.array(protocol.spacing[contrast])
@@ -111,7 +116,8 @@ def render_subject(protocol: SiteProtocol, seed: int, index: int, domain_random:
         yz = np.stack(np.meshgrid(np.arange(shape[1]) * spacing[1], np.arange(shape[2]) * spacing[2], indexing="ij"), axis=-1)
         s, d = anat.sd_coordinates(anatomy, yz)  # [Y, Z]
         tissue = anat.extrude(anatomy, anat.tissue_map_2d(anatomy, s, d), s, x_mm)  # [X, Y, Z]
-        intens = tissue_intensities(crng, contrast, domain_random, degenerated, "low_contrast" in anatomy.pathology)
+        intens = tissue_intensities(crng, contrast, domain_random, degenerated, "low_contrast" in anatomy.pathology,
+                                    dark_marrow=dark_marrow if contrast == "T1w" else 0.0)
         texture = smooth_field(crng, shape[1:], sigma_vox=1.2 / spacing[1])
         style = randomise_style(crng) if domain_random else jitter_style(protocol.styles[contrast], crng)
         gain = clutter_gain(np.random.default_rng([seed, index, 11 if contrast == "T1w" else 12]), tissue, spacing) if clutter else None
@@ -179,7 +185,8 @@ class _Job:
     seed: int
     label_naming: str
     domain_random: bool
-    cervical_options: dict  # render_subject's keyword options of cervical scans: clutter, level_random, junction_random, c2_disc_random
+    cervical_options: dict  # render_subject's keyword options of cervical scans: clutter, level_random, junction_random, c2_disc_random,
+    # t1w_dark_marrow
 
 
 def _work(job: _Job) -> str:
@@ -190,6 +197,8 @@ def _work(job: _Job) -> str:
     if row["scan_type"] == "cervical":
         result = render_subject(protocol, job.seed, job.index, job.domain_random, **job.cervical_options)
         sidecars = {c: _sidecar(protocol, c) for c in result["images"]}
+        if job.cervical_options.get("t1w_dark_marrow"):  # the generator's draw, for benchmarks that sort images by it
+            sidecars["T1w"]["MsanetSynthDarkMarrow"] = round(result["t1w_dark_marrow"], 4)
     else:
         result = render_scan(protocol, job.seed, job.index, row["scan_type"], female=row["sex"] == "F", height_cm=row["height"],
                              domain_random=job.domain_random)
@@ -205,17 +214,19 @@ def generate_dataset(
     out_dir: str | Path, n_subjects: int, seed: int, *, domain_random: bool = False, n_sites: int = 42,
     workers: int | None = None, label_naming: str = "current", overwrite: bool = False, progress: bool = True,
     scan_type: str = "cervical", clutter: bool = False, level_random: bool = False, junction_random: bool = False,
-    c2_disc_random: bool = False,
+    c2_disc_random: bool = False, t1w_marrow_random: bool = False,
 ) -> dict:
     """Write a synthetic BIDS data set; returns a summary dict (subjects, sites, bytes, scan_types: {type: count}).
 
     ``scan_type``: cervical (Spine Generic, the default), thoracic, lumbar, whole, or mixed (scans.py).
-    The four options below change the cervical scans only (of a mixed set: its cervical subjects; the others are
+    The five options below change the cervical scans only (of a mixed set: its cervical subjects; the others are
     written exactly as without them); another scan type with one of them is a ValueError.
     ``clutter``: soft tissues split into random blobs of random brightness (``render_subject``).
     ``level_random``: level sizes and degeneration drawn apart from their names (``render_subject``).
     ``junction_random``: the cervicothoracic junction's cues drawn apart from the C7-T1 level (same).
-    ``c2_disc_random``: with ``level_random``, the C2-C3 disc drawn like the discs below it (same)."""
+    ``c2_disc_random``: with ``level_random``, the C2-C3 disc drawn like the discs below it (same).
+    ``t1w_marrow_random``: each T1w image's marrow and discs drawn anywhere from fatty marrow and dark discs to the real T1w
+    crop's dark marrow and bright discs (``render_subject``'s ``t1w_dark_marrow`` = (0, 1); its draw is in the T1w sidecar)."""
     if not isinstance(n_subjects, int) or n_subjects < 1:
         raise ValueError(f"subjects={n_subjects!r} must be a positive integer")
     if scan_type not in SCAN_TYPES + ("mixed",):
@@ -225,7 +236,8 @@ def generate_dataset(
         raise ValueError(f"sites={n_sites} must be in 1..{len(sites)}")
     if label_naming not in LABEL_SUFFIX:
         raise ValueError(f"label_naming={label_naming!r} must be 'current' or 'old'")
-    for name, wanted in (("clutter", clutter), ("level-random anatomy", level_random), ("junction-random anatomy", junction_random)):
+    for name, wanted in (("clutter", clutter), ("level-random anatomy", level_random), ("junction-random anatomy", junction_random),
+                         ("t1w-marrow-random contrast", t1w_marrow_random)):
         if wanted and scan_type not in ("cervical", "mixed"):
             raise ValueError(f"{name} is drawn on cervical scans only (scan type cervical or mixed), not scan_type={scan_type!r}")
     if c2_disc_random and not level_random:
@@ -234,7 +246,7 @@ def generate_dataset(
     params = {"subjects": n_subjects, "seed": seed, "domain_random": domain_random, "sites": n_sites, "label_naming": label_naming,
               "scan_type": scan_type, **({"clutter": True} if clutter else {}),
               **({"level_random": True} if level_random else {}), **({"junction_random": True} if junction_random else {}),
-              **({"c2_disc_random": True} if c2_disc_random else {})}
+              **({"c2_disc_random": True} if c2_disc_random else {}), **({"t1w_marrow_random": True} if t1w_marrow_random else {})}
     state = root / STATE_FILE
     if root.exists() and any(root.iterdir()) and not overwrite:
         same = state.exists() and {"scan_type": "cervical", **json.loads(state.read_text())} == params  # older runs were cervical
@@ -246,7 +258,7 @@ def generate_dataset(
     protocols = [site_protocol(s, k, seed) for k, s in enumerate(sites)]
     rows = [_subject_row(i, sites, seed, scan_type) for i in range(n_subjects)]
     cervical_options = {"clutter": clutter, "level_random": level_random, "junction_random": junction_random,
-                        "c2_disc_random": c2_disc_random}
+                        "c2_disc_random": c2_disc_random, "t1w_dark_marrow": (0.0, 1.0) if t1w_marrow_random else None}
     jobs = [_Job(root, i, rows[i], protocols[i % n_sites], seed, label_naming, domain_random, cervical_options) for i in range(n_subjects)]
     workers = workers or min(os.cpu_count() or 1, 4)
     bar = tqdm(total=n_subjects, desc="synth", disable=not progress)

@@ -43,6 +43,11 @@ MEANS = {
 # 0.13-0.20, CSF (3 mm behind the posterior line) 0.65-0.90 (`benchmarks/results/real-intensity.md`, trial t3). MEANS["T2w"]
 # stays the 2D TSE contrast of the thoracic, lumbar and whole-spine scans, whose discs are bright (the real lumbar scan).
 CERVICAL_T2W = {"muscle": 0.10, "marrow": 0.18, "annulus": 0.12, "nucleus": 0.32}
+# The real T1w crop (../shared/data/real/sct_testing_data, MPRAGE-like, 1 mm) shows the other T1w look: vertebral marrow
+# dark (0.18 of its 99th percentile), discs bright (0.55-0.75), cord 0.81, muscle 0.62 (benchmarks/results/real-t1w-contrast.md;
+# young adults' cervical marrow is largely red, not fatty). ``tissue_intensities(dark_marrow=t)`` moves the cervical T1w
+# means this far (0..1) from MEANS["T1w"] towards these levels.
+T1W_DARK_MARROW = {"muscle": 0.60, "marrow": 0.18, "annulus": 0.55, "nucleus": 0.72, "cord": 0.82}
 # tissues of the thoracic, lumbar and whole-spine scans (2D TSE): nerve roots darker than CSF on T2w;
 # flowing blood (aorta) a flow void on both; heart and liver dark on T2w, intermediate on T1w; lung black;
 # bowel mixed (its loops, gas and mesenteric fat are drawn in the tissue map); urine like CSF; uterus/prostate
@@ -76,18 +81,26 @@ def sample_style(rng: np.random.Generator) -> ScannerStyle:
 
 
 def tissue_intensities(rng: np.random.Generator, contrast: str, domain_random: bool, degenerated: bool = False,
-                       low_contrast: bool = False, trunk: bool = False) -> np.ndarray:
+                       low_contrast: bool = False, trunk: bool = False, dark_marrow: float = 0.0) -> np.ndarray:
     """Intensity (0..1) of each of the ``len(TISSUES)`` tissue classes for one image.
 
     ``trunk=False`` (cervical scans) draws the first 12 classes exactly as it always has and gives the
     others their means without drawing; ``trunk=True`` (2D TSE scans of the thoracic, lumbar or whole
-    spine) draws all of them.
+    spine) draws all of them. ``dark_marrow`` (0..1, cervical T1w only): how far the means move from fatty marrow
+    and dark discs towards the real T1w crop's dark marrow and bright discs (``T1W_DARK_MARROW``); the draws are
+    the same for every value.
     """
+    if not 0.0 <= dark_marrow <= 1.0:
+        raise ValueError(f"dark_marrow={dark_marrow!r} must be in [0, 1]")
+    if dark_marrow and (contrast != "T1w" or trunk):
+        raise ValueError(f"dark_marrow={dark_marrow!r} applies to cervical T1w images only (contrast {contrast!r}, trunk={trunk})")
     n = len(TISSUES) if trunk else N_CERVICAL_TISSUES
     means = np.array(MEANS[contrast] + EXTRA_MEANS[contrast])
     if contrast == "T2w" and not trunk:
         for name, value in CERVICAL_T2W.items():
             means[TISSUES.index(name)] = value
+    for name, value in T1W_DARK_MARROW.items():
+        means[TISSUES.index(name)] += dark_marrow * (value - means[TISSUES.index(name)])
     if domain_random:
         values = rng.uniform(0, 1, size=n)
     else:
