@@ -618,6 +618,9 @@ def synthetic_data_line(data: str, split: str) -> str:
     if "--junction-random" in flags:  # the cervicothoracic junction's cues drawn apart from the C7-T1 level
         kind = (kind[0] + " and junction-random anatomy", kind[1] + ", the thoracic inlet, the lordosis-kyphosis turn and the spinous "
                 "processes drawn apart from the C7-T1 level")
+    if "--t1w-marrow-random" in flags:  # T1w marrow and discs from fatty and dark to the real T1w crop's dark marrow and bright discs
+        kind = (kind[0], kind[1] + ", T1w marrow and discs anywhere from fatty marrow and dark discs to dark marrow and bright discs "
+                "(the real T1w crop's look)")
     if "--scan-type" in flags:  # a mixed set: each subject one scan type (cervical, thoracic, lumbar or whole spine)
         kind = (kind[0].replace("benchmark", "mixed scan-type set"), kind[1] + ", each subject one scan type")
     command = " ".join(["msanet synth", f"data/{data}", "--subjects", str(subjects), "--seed", str(SEED), *flags])

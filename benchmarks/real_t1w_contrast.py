@@ -26,7 +26,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from common import RESULTS, header, msanet, num
+from common import RESULTS, ROOT, header, msanet, num
 
 from msanet import bids
 from msanet import io as mio
@@ -117,10 +117,12 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=DEFAULT_MODEL)
     parser.add_argument("--subjects", type=int, default=12)
     args = parser.parse_args()
-    command = f"python benchmarks/real_t1w_contrast.py {args.name}" + (f" --model {args.model}" if args.model != DEFAULT_MODEL else "") + \
+    model = args.model.resolve()  # the msanet commands run in the repository root
+    shown = model.relative_to(ROOT) if model.is_relative_to(ROOT) else model
+    command = f"python benchmarks/real_t1w_contrast.py {args.name}" + (f" --model {shown}" if model != DEFAULT_MODEL else "") + \
         (f" --subjects {args.subjects}" if args.subjects != 12 else "")
     lines = header("T1w contrast: the real crop, the generator, and a model on either look", command)
-    lines += [f"- model: `{args.model}`", "- how: `benchmarks/real_t1w_contrast.py` (docstring)", "",
+    lines += [f"- model: `{shown}`", "- how: `benchmarks/real_t1w_contrast.py` (docstring)", "",
               "## Levels (0.5 / 99.5th percentiles of the file = 0 / 1)", "",
               "| image | disc | body | cord | muscle |", "|---|---|---|---|---|"]
     c = crop_levels()
@@ -135,10 +137,10 @@ def main() -> None:
                 extra = f", dark-marrow draw {dark_share(root, s.subject_id):.2f}" if flag else ""
                 lines.append(f"| synthetic T1w, {kind} ({s.subject_id}{extra}) | {num(lv['disc'])} | {num(lv['body'])} | {num(lv['cord'])} | n/a |")
         root = tmp / "lt"
-        msanet("predict", str(root), "--contrast", "T1w", "--model", str(args.model), "-o", str(tmp / "pred"), "--quiet")
+        msanet("predict", str(root), "--contrast", "T1w", "--model", str(model), "-o", str(tmp / "pred"), "--quiet")
         msanet("evaluate", "--pred", str(tmp / "pred"), "--gt", str(root), "-o", str(tmp / "eval"))
         bins = score_bins(root, tmp / "eval" / "evaluation.csv")
-        msanet("predict", str(CROP), "--model", str(args.model), "-o", str(tmp / "crop"), "--quiet")
+        msanet("predict", str(CROP), "--model", str(model), "-o", str(tmp / "crop"), "--quiet")
         discs = crop_discs(tmp / "crop")
     lines += ["", f"## The model on synthetic T1w by marrow look ({args.subjects} subjects, seed {SEED}, `--t1w-marrow-random --level-random`)", "",
               "| dark-marrow draw | images | discs labelled | found, right name | detection rate | FP | FPR | DTT mean (mm) |",
