@@ -185,8 +185,7 @@ class _Job:
     seed: int
     label_naming: str
     domain_random: bool
-    cervical_options: dict  # render_subject's keyword options of cervical scans: clutter, level_random, junction_random, c2_disc_random,
-    # t1w_dark_marrow
+    cervical_options: dict  # render_subject's keyword options of cervical scans (clutter, level_random, ..., t1w_dark_marrow)
 
 
 def _work(job: _Job) -> str:
