@@ -339,8 +339,8 @@ FAMILIES["anyz6lc2"] = FAMILIES["anyz6lc"]
 FAMILY_DATA["anyz6lc2"] = ("sg260-lrc2", "subject")
 FAMILY_LABELS["anyz6lc2"] = FAMILY_LABELS["anyz6lc"] + ", C2-C3 drawn like the discs below it"
 # anyz6lt: anyz6lc on sg260-lrt, sg260-lr's recipe with each T1w image's marrow and discs drawn anywhere from fatty marrow
-# and dark discs to the real T1w crop's dark marrow and bright discs (msanet synth --t1w-marrow-random): the bundle finds 8 %
-# of the discs of synthetic T1w images drawn with the crop's levels (real-t1w-contrast.md) and misplaces the crop's
+# and dark discs to the real T1w crop's dark marrow and bright discs (msanet synth --t1w-marrow-random): the bundle finds 12 %
+# of the discs of synthetic T1w images drawn near the crop's levels (real-t1w-contrast.md) and misplaces the crop's
 FAMILIES["anyz6lt"] = FAMILIES["anyz6lc"]
 FAMILY_DATA["anyz6lt"] = ("sg260-lrt", "subject")
 FAMILY_LABELS["anyz6lt"] = FAMILY_LABELS["anyz6lc"] + ", T1w marrow from fatty to dark"

@@ -2,7 +2,8 @@
 ``python benchmarks/real_t1w_contrast.py NAME [--model PATH] [--subjects N]``.
 
 1. **Levels**: mean intensity of disc, vertebral body, cord and muscle, each file scaled so that the 0.5th / 99.5th
-   percentiles of its non-zero voxels are 0 / 1 (as the network's input is), over the three mid-sagittal slices.
+   percentiles of its non-zero voxels are 0 / 1 (the network's input scaling, but over the whole file and unclipped),
+   over the three mid-sagittal slices.
    The real T1w crop (``sct_testing_data/t1/t1w.nii.gz``, no labels) is read in boxes placed by eye on its canonical
    (R, I, P) grid (``CROP_BOXES``: the bright bands at 20-22, 41-43 and 59-61 mm from its top edge, the dark blocks
    between them, the cord, the posterior neck muscle). A synthetic T1w image is read at its labels: disc 6 mm in front
