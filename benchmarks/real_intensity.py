@@ -46,11 +46,12 @@ def background(volume: mio.Volume) -> tuple[float, float]:
     return float(data[air].mean() / p99) if air.any() else float("nan"), float(np.mean(inside < DARK_LEVEL))
 
 
-def scan_levels(volume: mio.Volume, label: Path) -> tuple[float, float, float]:
-    """(disc, body, CSF) mean normalised intensity of one scan."""
+def scan_levels(volume: mio.Volume, label: Path, behind_mm: float = CSF_MM, exclude: tuple[int, ...] = ()) -> tuple[float, float, float]:
+    """(disc, body, CSF) mean normalised intensity of one scan; the third is read ``behind_mm`` behind the midpoints (9 mm:
+    the cord); labels of the values in ``exclude`` are not read."""
     sag = preprocess_volume(volume, CFG)
     points = labels_to_pixels(sag, mio.read_disc_labels(label, volume))
-    values = sorted(points)
+    values = sorted(v for v in points if v not in exclude)
     read = lambda p: float(ndimage.map_coordinates(sag.image, p[:, None], order=1)[0])  # noqa: E731
     disc, body, csf = [], [], []
     for a, b in zip(values[:-1], values[1:]):
@@ -61,7 +62,7 @@ def scan_levels(volume: mio.Volume, label: Path) -> tuple[float, float, float]:
             normal = -normal
         disc.append(read(pa + DISC_MM / CFG.pixel_mm * normal))
         body.append(read((pa + pb) / 2 + DISC_MM / CFG.pixel_mm * normal))
-        csf.append(read((pa + pb) / 2 - CSF_MM / CFG.pixel_mm * normal))
+        csf.append(read((pa + pb) / 2 - behind_mm / CFG.pixel_mm * normal))
     return float(np.mean(disc)), float(np.mean(body)), float(np.mean(csf))
 
 

@@ -1,14 +1,15 @@
 """The real T1w crop's contrast, the generator's T1w, and a model on synthetic T1w of either look:
 ``python benchmarks/real_t1w_contrast.py NAME [--model PATH] [--subjects N]``.
 
-1. **Levels**: mean intensity of disc, vertebral body, cord and muscle, each file scaled so that the 0.5th / 99.5th
-   percentiles of its non-zero voxels are 0 / 1 (the network's input scaling, but over the whole file and unclipped),
-   over the three mid-sagittal slices.
+1. **Levels**: mean intensity of disc, vertebral body, cord and muscle at the network's input scaling: each scan
+   preprocessed as for training (mid-sagittal slab, 0.5th / 99.5th percentiles of the slab = 0 / 1, clipped) on a 1 mm
+   grid (``real_intensity.CFG``).
    The real T1w crop (``sct_testing_data/t1/t1w.nii.gz``, no labels) is read in boxes placed by eye on its canonical
-   (R, I, P) grid (``CROP_BOXES``: the bright bands at 20-22, 41-43 and 59-61 mm from its top edge, the dark blocks
-   between them, the cord, the posterior neck muscle). A synthetic T1w image is read at its labels: disc 6 mm in front
-   of a label, body 6 mm in front of the midpoint of two consecutive labels, cord 9 mm behind that midpoint; muscle is
-   not sampled there (n/a).
+   (R, I, P) voxel grid (``CROP_BOXES``: the bright bands at 20-22, 41-43 and 59-61 mm from its top edge, the dark blocks
+   between them, the cord, the posterior neck muscle), carried onto the slab's pixels. A synthetic T1w image is read at
+   its labels as ``real_intensity.scan_levels`` reads them (disc 6 mm in front of a label, body 6 mm in front of the
+   midpoint of two consecutive labels, along the column's normal), the cord 9 mm behind that midpoint, C1-C2 (the dens
+   base) left out; muscle is not sampled there (n/a).
 2. **A model on synthetic T1w by marrow look**: ``N`` new subjects (``msanet synth --t1w-marrow-random --level-random``,
    seed 2027), their T1w images predicted (``msanet predict --contrast T1w``) and scored (``msanet evaluate``, R = 5 mm)
    in three bins of the generator's draw (the T1w sidecar's ``MsanetSynthDarkMarrow``: 0 = fatty marrow and dark discs,
@@ -32,6 +33,8 @@ from common import RESULTS, ROOT, header, msanet, num
 from msanet import bids
 from msanet import io as mio
 from msanet.fileio import write_text
+from msanet.preprocess import preprocess_volume
+from real_intensity import CFG, scan_levels
 from real_scans import REAL
 
 CROP = REAL / "sct_testing_data" / "t1" / "t1w.nii.gz"
@@ -44,39 +47,26 @@ CROP_BOXES = {
     "muscle": [(slice(17, 57), slice(56, 71))],
 }
 CROP_BANDS_MM = (21.0, 42.0, 60.0)  # centres of the bright bands, mm below the top edge
+CORD_MM = 9.0  # behind the midpoint of two disc labels (at the discs' posterior tips): the cord
 SEED = 2027
 BINS = ((0.0, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 1.0 + 1e-9))
 
 
-def scaled(volume: mio.Volume) -> np.ndarray:
-    data = np.asarray(volume.data, dtype=np.float32)
-    lo, hi = np.percentile(data[data > 0], (0.5, 99.5))
-    return (data - lo) / (hi - lo)
-
-
 def crop_levels() -> dict[str, float]:
     volume = mio.load_image(CROP)
-    data = scaled(volume)
-    mid = volume.shape[0] // 2
-    slab = data[mid - 1 : mid + 2]
-    return {tissue: float(np.mean([slab[:, y, z].mean() for y, z in boxes])) for tissue, boxes in CROP_BOXES.items()}
+    sag = preprocess_volume(volume, CFG)
+    x = volume.shape[0] // 2
+
+    def box_mean(rows: slice, cols: slice) -> float:  # a canonical (Y, Z) voxel box -> the slab's pixels inside it
+        (r0, c0), (r1, c1) = sag.voxel_to_pixel(np.array([[x, rows.start, cols.start], [x, rows.stop, cols.stop]], dtype=float))
+        return float(sag.image[int(round(r0)) : int(round(r1)), int(round(c0)) : int(round(c1))].mean())
+
+    return {tissue: float(np.mean([box_mean(y, z) for y, z in boxes])) for tissue, boxes in CROP_BOXES.items()}
 
 
 def synthetic_levels(image: Path, label: Path) -> dict[str, float]:
-    volume = mio.load_image(image)
-    data = scaled(volume)
-    points = mio.read_disc_labels(label, volume)
-    values = sorted(v for v in points if v >= 3)  # C1-C2 sits at the dens base, not on a disc
-    sz = float(volume.spacing_mm[2])
-
-    def read(p: np.ndarray, forward_mm: float) -> float:  # canonical Z grows posterior: forward is -Z
-        x, y, z = int(round(p[0])), int(round(p[1])), int(round(p[2] - forward_mm / sz))
-        return float(data[x - 1 : x + 2, y, z].mean())
-
-    disc = [read(points[v], 6.0) for v in values]
-    mids = [(points[a] + points[b]) / 2 for a, b in zip(values[:-1], values[1:])]
-    return {"disc": float(np.mean(disc)), "body": float(np.mean([read(m, 6.0) for m in mids])),
-            "cord": float(np.mean([read(m, -9.0) for m in mids])), "muscle": float("nan")}
+    disc, body, cord = scan_levels(mio.load_image(image), label, behind_mm=CORD_MM, exclude=(2,))
+    return {"disc": disc, "body": body, "cord": cord, "muscle": float("nan")}
 
 
 def dark_share(root: Path, subject: str) -> float:
@@ -124,7 +114,7 @@ def main() -> None:
         (f" --subjects {args.subjects}" if args.subjects != 12 else "")
     lines = header("T1w contrast: the real crop, the generator, and a model on either look", command)
     lines += [f"- model: `{shown}`", "- how: `benchmarks/real_t1w_contrast.py` (docstring)", "",
-              "## Levels (0.5 / 99.5th percentiles of the file = 0 / 1)", "",
+              "## Levels (1 mm mid-sagittal slab, its 0.5 / 99.5th percentiles = 0 / 1, clipped)", "",
               "| image | disc | body | cord | muscle |", "|---|---|---|---|---|"]
     c = crop_levels()
     lines.append(f"| real T1w crop (boxes by eye) | {num(c['disc'])} | {num(c['body'])} | {num(c['cord'])} | {num(c['muscle'])} |")

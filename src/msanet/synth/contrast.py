@@ -44,7 +44,7 @@ MEANS = {
 # stays the 2D TSE contrast of the thoracic, lumbar and whole-spine scans, whose discs are bright (the real lumbar scan).
 CERVICAL_T2W = {"muscle": 0.10, "marrow": 0.18, "annulus": 0.12, "nucleus": 0.32}
 # The real T1w crop (../shared/data/real/sct_testing_data, MPRAGE-like, 1 mm) shows the other T1w look: vertebral marrow
-# dark, discs bright (body 0.15, disc 0.54, cord 0.75, muscle 0.56 with the file's 0.5 / 99.5th percentiles at 0 / 1:
+# dark, discs bright (body 0.13, disc 0.52, cord 0.73, muscle 0.52 on the network's slab, its 0.5 / 99.5th percentiles at 0 / 1:
 # benchmarks/results/real-t1w-contrast.md; young adults' cervical marrow is largely red, not fatty). These levels keep that
 # order on MEANS' scale (fat brightest); ``tissue_intensities(dark_marrow=t)`` moves the cervical T1w means this far (0..1)
 # from MEANS["T1w"] towards them.
