@@ -406,13 +406,15 @@ FAMILY_LABELS["wholez6l"] = FAMILY_LABELS["wholez6"] + ", labels where raters pu
 # mostly errsm24, a scan whose names flip under a few percent of size change; is it the data or the draw? (real_trials.md)
 # anyz6lcs1: the bundled family's fine-tunes with seed 1: how far one seed moves the real benchmark with gaps counted
 # anyz6lts1: anyz6lt's fine-tunes with seed 1: its seed-0 folds lost errsm20's C4-C5 and errsm24's C7-T1 (29 / 56), is it the draw?
-# anyz6lcts1: anyz6lct's fine-tunes with seed 1 (the same stage 1 as anyz6lct, anyz6lc/default)
+# anyz6lcms1: anyz6lcm's fine-tunes with seed 1 (from anyz6lc/default, through STAGE1_OF twice); defined, not run yet
 for _family, _stage1 in (("anyz6ls1", "anyz6l"), ("anyz6ds1", "anyz6d"), ("anyz6lcs1", "anyz6lc"), ("anyz6lts1", "anyz6lt"),
-                         ("anyz6lcts1", "anyz6lct")):
+                         ("anyz6lcms1", "anyz6lcm")):
     FAMILIES[_family] = FAMILIES[_stage1]
     FAMILY_DATA[_family] = FAMILY_DATA[_stage1]
     STAGE1_OF[_family] = _stage1
     FINE_TUNE_FLAGS[_family] = ["--seed", "1"]
+    if _stage1 in FINE_TUNE_SECOND_SET:  # the same fine-tunes: beside the same second synthetic set
+        FINE_TUNE_SECOND_SET[_family] = FINE_TUNE_SECOND_SET[_stage1]
     FAMILY_LABELS[_family] = FAMILY_LABELS[_stage1] + ", fine-tunes with seed 1"
 for _family, _flags in FAMILIES.items():
     add_family(_family, _flags)
