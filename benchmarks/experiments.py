@@ -198,6 +198,9 @@ STAGE1_OF = {"any1mmu": "any1mm"}  # a family that fine-tunes another family's s
 # what the model card says about such a borrowed stage 1's data (its data set has been re-made since)
 STAGE1_NOTES = {"any1mmu": "stage 1 trained on `data/sg260-dr` as generator v2 made it (commit 05891e9); stage 2 on the same "
                            "set re-made by the current generator (the dens and C2 body one bone)"}
+# the results stem of a family's stage 1 on the synthetic test split (<stem>.md) and on the real scans
+# (real-<stem>-synthetic-only.md), where it is not the family's own name
+STAGE1_RESULTS: dict[str, str] = {}
 FAMILY_LABELS = {"any": "default recipe + 'any disc' channel", "any1mm": "default recipe + 'any disc' channel, 1 mm grid",
                  "any1mmu": "default recipe + 'any disc' channel, 1 mm grid, real scans' unlabelled discs unknown",
                  "any1mmc2": "default recipe + 'any disc' channel, 1 mm grid, generator with C2 as one bone, unlabelled discs unknown",
@@ -361,7 +364,12 @@ FAMILY_LABELS["anyz6lct"] = FAMILY_LABELS["anyz6lc"] + "; fine-tunes beside T1w 
 FAMILIES["anyz6lcm"] = FAMILIES["anyz6lc"]
 FAMILY_DATA["anyz6lcm"] = FAMILY_DATA["anyz6lct"]
 STAGE1_OF["anyz6lcm"] = "anyz6lc"
-STAGE1_NOTES["anyz6lcm"] = STAGE1_NOTES["anyz6lct"]
+STAGE1_RESULTS["anyz6lct"] = "anyz6lc-rerun"
+STAGE1_RESULTS["anyz6lcm"] = "anyz6lc-rerun"
+STAGE1_NOTES["anyz6lcm"] = (STAGE1_NOTES["anyz6lct"] + "; stage 1 is anyz6lc/default as retrained on 2026-11-29 (sha256 "
+                            "4ff04f45837e): the recipe and seed of the anyz6lc bundle's stage 1 (0f43ebcc33be), not bit-identical "
+                            "(CPU training is not deterministic), synthetic-only amu_t2w 12 / 56 as the original "
+                            "(results/real-anyz6lc-rerun-synthetic-only.md)")
 FINE_TUNE_SECOND_SET["anyz6lcm"] = ("sg260-lr", "subject")
 FAMILY_LABELS["anyz6lcm"] = FAMILY_LABELS["anyz6lc"] + "; fine-tunes beside T1w marrow from fatty to dark and beside sg260-lr"
 # anyz6lcn: anyz6lc with C1-C2 trained as background (as anyz6jn did for anyz6j, here with the chest cue kept): the folds of
@@ -447,6 +455,9 @@ EXPERIMENTS = {
     "sigma6-seed1": ["full-sigma6-seed1"],  # the second seed of localisation's best row (since item 5 also a row of seeds)
     "gap": ["gap-control", *GAP_CHANGES, "gap-zeroheads"],
     "seeds": [table_run(n, seed) for seed in (0, 1) for n in ABLATION_RUNS],
+    # the bundled family's stage 1 as retrained on 2026-11-29 (`experiments.py train anyz6lc/default`), the start of anyz6lct,
+    # anyz6lcm and their seed-1 folds, on the synthetic test split (anyz6lc.md keeps the original's figures)
+    "anyz6lc-rerun": ["anyz6lc/default"],
 }
 LABELS = {"full": "MSA-Net (full)", "baseline": "stacked hourglass (baseline)", "mgca": "+ M-GCA", "contrastive": "+ contrastive",
           "tau0.05": "full, tau = 0.05", "tau0.5": "full, tau = 0.5", "batch16": "full, batch 16", "full-site": "MSA-Net (full)",
@@ -669,6 +680,8 @@ def write_model_card(record: dict) -> None:
     family = record["name"].split("/")[0] if "/" in record["name"] else None  # a two-stage family's stage 2, or default-real
     stage1 = stage1_run(family) if family else "default"
     made_by = f"family {family} --bundle" if family else record["name"]
+    stage1_command = ("default" if not family else f"family {stage1.split('/')[0]}" if family not in STAGE1_RESULTS
+                      else f"train {stage1}` then `python benchmarks/experiments.py {STAGE1_RESULTS[family]}")
     folds = f"benchmarks/runs/{family}" if family else "benchmarks/runs"
     start = json.loads((RUNS / stage1 / "best.json").read_text()) if tc.get("init") else None
     values = discs.channel_values(mc["num_discs"])
@@ -694,7 +707,7 @@ def write_model_card(record: dict) -> None:
         card += [
             f"- training data, real: the {len(real_subjects)} real T2w scans of `../shared/data/real/amu_t2w` ({', '.join(real_subjects)}; "
             f"one site, 1 mm, C2-C3 .. T4-T5 labelled), each seen {real_repeat} times per epoch beside the synthetic images",
-            f"- training: stage 1, synthetic only: `python benchmarks/experiments.py {'family ' + stage1.split('/')[0] if family else 'default'}` "
+            f"- training: stage 1, synthetic only: `python benchmarks/experiments.py {stage1_command}` "
             f"(`benchmarks/runs/{stage1}`, {start['train_config']['epochs']} epochs"
             f"{' on a GPU, `benchmarks/gpu_families.sh`' if start['train_config'].get('device') == 'cuda' else ''}, "
             f"lr {start['train_config']['lr']:g}); stage 2, this model: the stage-1 weights fine-tuned "
@@ -727,12 +740,18 @@ def write_model_card(record: dict) -> None:
         crop, lumbar = (", ".join(f"{r['disc']} ({float(r['confidence']):.2f})" for r in rows if r["set"] == s and r["level"] == "prediction")
                         for s in ("sct_testing_data", "sct_tutorial_lumbar"))
         t9 = totals["sct_tutorial_lumbar"]
+        seed_rows = []  # the same recipe's folds with seed 1 (family <family>s1), where run: how far the draw moves them
+        if family and (RESULTS / f"real-{family}s1.csv").exists():
+            with open(RESULTS / f"real-{family}s1.csv", newline="") as f:
+                s1 = next(r for r in csv.DictReader(f) if r["level"] == "total" and r["set"] == "amu_t2w")
+            seed_rows = [f"| amu_t2w, the same recipe's folds with seed 1 (`benchmarks/results/real-{family}s1.md`) | {s1['n_gt']} | "
+                         f"{s1['tp']} ({num(s1['detection_rate'], True)}) | {num(s1['fpr'], True)} | {num(s1['dtt_mean_mm'])} |"]
         card += [f"## Real scans (benchmarks/results/real.md, `python benchmarks/experiments.py real --folds {folds}`)", "",
                  "The amu_t2w figures are leave-one-subject-out: each scan is scored by the model of this recipe that never saw it "
                  f"(`{folds}/real-<subject>`), never by this model, which trained on all six.", "",
                  "| set | discs labelled | found under the right name | FPR | DTT mean (mm) |", "|---|---|---|---|---|",
                  f"| amu_t2w (6 scans, leave-one-subject-out) | {amu['n_gt']} | {amu['tp']} ({num(amu['detection_rate'], True)}) | "
-                 f"{num(amu['fpr'], True)} | {num(amu['dtt_mean_mm'])} |", "",
+                 f"{num(amu['fpr'], True)} | {num(amu['dtt_mean_mm'])} |", *seed_rows, "",
                  f"Real T1w crop (`sct_testing_data`, unlabelled; by eye C2-C3 .. C5-C6): predicted {crop or 'nothing'}. Look at its "
                  "QC picture (`docs/figures/real/sct_testing_data_t1w.png`) before trusting the positions.", "",
                  f"Real thoracolumbar scan (`sct_tutorial_lumbar`, T9-T10 labelled; by eye T9-T10 .. L3-L4): T9-T10 found under "

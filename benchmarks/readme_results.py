@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 from common import num
-from experiments import ABLATION_RUNS, LABELS, RUN_SPECS, TABLE_LAMBDA, TABLE_SIGMA_MM, table_run, stage1_run, synth_flags
+from experiments import ABLATION_RUNS, LABELS, RUN_SPECS, STAGE1_RESULTS, TABLE_LAMBDA, TABLE_SIGMA_MM, table_run, stage1_run, synth_flags
 from real_scans import picture_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -425,7 +425,7 @@ def bundled_family() -> str | None:
 
 def section_default() -> list[str]:
     family = bundled_family()
-    stage1 = family or "default"
+    stage1 = STAGE1_RESULTS.get(family, family) if family else "default"  # the results stem of its stage 1
     rows = read_csv(stage1)
     out = ["### The bundled default model", ""]
     bundled = read_csv("default-real")
@@ -498,7 +498,13 @@ def loso_note(md: list[str]) -> list[str]:
         folds = f"benchmarks/runs/{family}" if family else "benchmarks/runs"
         out += ["The bundled model trained on the six amu_t2w scans, so each of them is scored **leave-one-subject-out**: by the "
                 f"model of the same recipe that never saw it (`{folds}/real-<subject>`, listed in real.md).", ""]
-    synthetic_name = f"real-{family}-synthetic-only" if family else "real-synthetic-only"
+        seed1 = read_csv(f"real-{family}s1") if family else None  # the same recipe's folds with seed 1, where run
+        t = {r["set"]: r for r in seed1 if r["level"] == "total"}.get("amu_t2w") if seed1 is not None else None
+        if t is not None:
+            out += [f"The same recipe's folds with seed 1 (how far the draw moves them): amu_t2w {t['tp']} / {t['n_gt']} found under the "
+                    f"right name ({num(t['detection_rate'], True)}), FPR {num(t['fpr'], True)}, DTT {num(t['dtt_mean_mm'])} mm "
+                    f"({source(f'real-{family}s1.md')}).", ""]
+    synthetic_name = f"real-{STAGE1_RESULTS.get(family, family)}-synthetic-only" if family else "real-synthetic-only"
     synthetic = read_csv(synthetic_name)
     if synthetic is not None:
         t = {r["set"]: r for r in synthetic if r["level"] == "total"}.get("amu_t2w")
