@@ -29,9 +29,9 @@ def channel_map(old_discs: int, new_discs: int, any_disc: bool) -> list[int]:
     return list(range(old_discs)) + ([new_discs] if any_disc else [])
 
 
-def grow(state: dict[str, torch.Tensor], new_state: dict[str, torch.Tensor], old_v: int, new_v: int, places: list[int],
+def grow(state: dict[str, torch.Tensor], new_state: dict[str, torch.Tensor], new_v: int, places: list[int],
          num_stacks: int, feature_channels: int) -> dict[str, torch.Tensor]:
-    """``new_state`` (a fresh model's, zeros where nothing is copied) filled from ``state``; V = heatmap channels."""
+    """A state of ``new_state``'s shapes from ``state``: old heatmap channel i at ``places[i]`` of ``new_v``, the rest zero."""
     out = {}
     idx = torch.tensor(places)
     for key, old in state.items():
@@ -70,7 +70,7 @@ def main() -> None:
     new_cfg = dataclasses.replace(cfg, num_discs=args.num_discs)
     model = MSANet(new_cfg)
     places = channel_map(cfg.num_discs, args.num_discs, cfg.any_disc)
-    state = grow(ck.model.state_dict(), model.state_dict(), cfg.num_outputs, new_cfg.num_outputs, places,
+    state = grow(ck.model.state_dict(), model.state_dict(), new_cfg.num_outputs, places,
                  cfg.num_stacks, cfg.width)
     model.load_state_dict(state)
     model.eval()
