@@ -17,11 +17,8 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
-
-from msanet.checkpoint import load_checkpoint, save_checkpoint  # noqa: E402
-from msanet.model.msanet import MSANet  # noqa: E402
+from msanet.checkpoint import load_checkpoint, save_checkpoint
+from msanet.model.msanet import MSANet
 
 
 def channel_map(old_discs: int, new_discs: int, any_disc: bool) -> list[int]:
